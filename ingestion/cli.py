@@ -1,0 +1,124 @@
+"""The ``tripline`` command: parses arguments and hands over to the registry.
+
+    tripline generate <generator> [options]     write sample data (trips, ...)
+    tripline pipeline list                      the registered pipelines
+    tripline pipeline run <name> [options]      run one pipeline (an ECS task's command)
+    tripline demo                               sample data, every pipeline, dbt, report
+    tripline budget                             the memory budget and derived settings
+
+Errors are one line on stderr and a non-zero exit; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ingestion.core.errors import ConfigurationError, TriplineError
+from ingestion.core.logs import configure_logging
+from ingestion.core.settings import disable_telemetry, load_settings
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"tripline: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ingestion import registry
+
+    parser = _OneLineParser(prog="tripline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+
+    generate = commands.add_parser("generate", help="write sample data")
+    generate_kinds = generate.add_subparsers(dest="generator", required=True)
+    for generator in registry.generators().values():
+        sub = generate_kinds.add_parser(generator.name, help=generator.description)
+        generator.add_arguments(sub)
+        sub.set_defaults(handler=generator.run)
+
+    pipeline = commands.add_parser("pipeline", help="run or list pipelines")
+    verbs = pipeline.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("list", help="list the registered pipelines")
+    run = verbs.add_parser("run", help="run one pipeline")
+    names = run.add_subparsers(dest="pipeline", required=True, metavar="<name>")
+    for entry in registry.pipelines().values():
+        sub = names.add_parser(entry.name, help=entry.description)
+        entry.add_arguments(sub)
+
+    commands.add_parser("demo", help="generate samples, run every pipeline, dbt and the report")
+    commands.add_parser("budget", help="show the memory budget and the settings derived from it")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    disable_telemetry()
+    args = build_parser().parse_args(argv)
+    try:
+        if args.debug:
+            os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
+        settings = load_settings()
+        configure_logging(settings.log_format, args.debug)
+        return _dispatch(args, settings)
+    except TriplineError as exc:
+        _report(exc, args.debug)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tripline: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one readable line
+        _report(exc, args.debug)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: object) -> int:
+    from ingestion import registry
+    from ingestion.core.settings import Settings
+
+    assert isinstance(settings, Settings)
+    if args.command == "generate":
+        print(args.handler(args, settings), flush=True)
+        return 0
+    if args.command == "pipeline" and args.verb == "list":
+        for entry in registry.pipelines().values():
+            print(f"{entry.name:<14} -> {entry.dataset:<18} {entry.description}")
+        return 0
+    if args.command == "pipeline":
+        entry = registry.pipelines()[args.pipeline]
+        summary = entry.run(args, settings)
+        if summary.failed_inputs:
+            raise _partial(summary.failed_inputs)
+        return 0
+    if args.command == "demo":
+        from ingestion.demo import run_demo
+
+        return run_demo(settings)
+    if args.command == "budget":
+        print(settings.budget.describe())
+        return 0
+    raise ConfigurationError(f"unknown command {args.command!r}")
+
+
+def _partial(failed: list[str]) -> TriplineError:
+    from ingestion.core.errors import PartialLoadError
+
+    listed = "; ".join(failed[:3]) + (f"; and {len(failed) - 3} more" if len(failed) > 3 else "")
+    return PartialLoadError(f"{len(failed)} input(s) failed, the rest is loaded: {listed}")
+
+
+def _report(exc: BaseException, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    print(f"tripline: error: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The small shared core every pipeline depends on: settings, memory budget, run summary."""

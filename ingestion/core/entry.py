@@ -1,0 +1,44 @@
+"""What a source package exposes to the CLI: a pipeline and, optionally, a data generator.
+
+Each ``ingestion/<source>/entry.py`` defines ``PIPELINE`` (and ``GENERATORS``) with these
+types; ``ingestion.registry`` collects them. Packages never import one another.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingestion.core.settings import Settings
+from ingestion.core.summary import RunSummary
+
+AddArguments = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass(frozen=True)
+class PipelineEntry:
+    """A pipeline ``tripline pipeline run <name>`` can run."""
+
+    name: str
+    dataset: str
+    description: str
+    add_arguments: AddArguments
+    run: Callable[[argparse.Namespace, Settings], RunSummary]
+    # Prepares sample inputs and runs the pipeline for ``tripline demo``; raises
+    # ``DemoSkipped`` when something it needs (e.g. Java for Kafka) is missing.
+    demo: Callable[[Settings], RunSummary] | None = None
+
+
+class DemoSkipped(Exception):
+    """A pipeline's demo cannot run on this machine; the message says why."""
+
+
+@dataclass(frozen=True)
+class GeneratorEntry:
+    """A data generator ``tripline generate <name>`` can run; returns a one-line report."""
+
+    name: str
+    description: str
+    add_arguments: AddArguments
+    run: Callable[[argparse.Namespace, Settings], str]

@@ -1,0 +1,106 @@
+"""dlt pipelines on the DuckDB destination, configured from the memory budget.
+
+Also the recovery rule every Tripline pipeline shares: a run killed mid-load leaves pending
+load packages behind. dlt would resume them, but a job whose INSERT had committed just before
+the kill would then run twice. Tripline instead throws pending packages away, restores the
+state the destination last committed, and deletes rows the abandoned packages left, so the
+next run redoes that work exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+from ingestion.core.duckdb_config import duckdb_config
+from ingestion.core.logs import get_logger
+from ingestion.core.settings import Settings
+
+log = get_logger("pipeline")
+
+
+def apply_dlt_budget(settings: Settings) -> None:
+    """Set dlt's buffer and file-rotation sizes from the budget unless configured already."""
+    budget = settings.budget
+    defaults = {
+        "DATA_WRITER__BUFFER_MAX_ITEMS": str(budget.buffer_max_items),
+        "DATA_WRITER__FILE_MAX_BYTES": str(budget.file_max_bytes),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        # dlt's own warnings repeat what Tripline reports in one line; --debug shows them.
+        "RUNTIME__LOG_LEVEL": "ERROR",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+
+
+def open_pipeline(name: str, dataset: str, settings: Settings) -> dlt.Pipeline:
+    """A dlt pipeline named ``name`` loading into ``dataset`` of the Tripline DuckDB file.
+
+    The name is shared with dlt's CLI: ``dlt pipeline <name> info`` (with
+    ``--pipelines-dir data/pipelines``) inspects what ``tripline pipeline run <name>`` did.
+    """
+    apply_dlt_budget(settings)
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    credentials = DuckDbCredentials(
+        str(settings.duckdb_path.resolve()), global_config=duckdb_config(settings)
+    )
+    return dlt.pipeline(
+        pipeline_name=name,
+        destination=dlt.destinations.duckdb(credentials=credentials),
+        dataset_name=dataset,
+        pipelines_dir=str(settings.pipelines_dir.resolve()),
+    )
+
+
+def recover_interrupted(pipeline: dlt.Pipeline) -> list[str]:
+    """Undo what a killed run left half-done; return the load ids thrown away."""
+    pending = [
+        *pipeline.list_extracted_load_packages(),
+        *pipeline.list_normalized_load_packages(),
+    ]
+    if not pending:
+        return []
+    log.warning(
+        "%s: a previous run stopped before finishing %d load package(s) %s; "
+        "discarding them and restoring state from the destination",
+        pipeline.pipeline_name,
+        len(pending),
+        ", ".join(pending),
+    )
+    with warnings.catch_warnings():
+        # abort_packages() would also write an "aborted" load record; dropping is all we need.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pipeline.drop_pending_packages()
+    _delete_rows_of_loads(pipeline, pending)
+    # Local state was saved at extract time and may claim work the destination never got.
+    pipeline.drop()
+    pipeline.sync_destination()
+    return pending
+
+
+def _delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
+    if not load_ids:
+        return
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql(
+            "select table_name from information_schema.columns "
+            "where table_schema = %s and column_name = '_dlt_load_id'",
+            pipeline.dataset_name,
+        )
+        placeholders = ", ".join(["%s"] * len(load_ids))
+        for (table_name,) in rows or []:
+            if table_name.startswith("_dlt"):
+                continue
+            client.execute_sql(
+                f"delete from {client.make_qualified_table_name(table_name)} "
+                f"where _dlt_load_id in ({placeholders})",
+                *load_ids,
+            )
+
+
+def load_ids_of(info: LoadInfo) -> list[str]:
+    return list(info.loads_ids)

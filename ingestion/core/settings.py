@@ -1,0 +1,54 @@
+"""Settings from the environment (12-factor, as ECS passes them).
+
+dlt's own ``.dlt/config.toml`` and ``secrets.toml`` remain the alternative for everything dlt
+resolves itself (credentials, source options); these are the few Tripline-wide settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingestion.core.budget import MemoryBudget, resolve_budget
+
+DEFAULT_DUCKDB_PATH = Path("data/tripline.duckdb")
+DEFAULT_TRIPS_DIR = Path("data/tlc")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where data lives and how much memory the process may use."""
+
+    duckdb_path: Path
+    data_dir: Path
+    budget: MemoryBudget
+    log_format: str
+
+    @property
+    def temp_directory(self) -> Path:
+        """DuckDB's spill directory and the staging area for downloaded files."""
+        return self.duckdb_path.parent / "tmp"
+
+    @property
+    def pipelines_dir(self) -> Path:
+        """dlt's working folders (state, load packages) for every pipeline."""
+        return self.duckdb_path.parent / "pipelines"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    duckdb_path = Path(env.get("TRIPLINE_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
+    return Settings(
+        duckdb_path=duckdb_path,
+        data_dir=Path(env.get("TRIPLINE_DATA_DIR") or duckdb_path.parent),
+        budget=resolve_budget(env),
+        log_format=(env.get("TRIPLINE_LOG_FORMAT") or "text").lower(),
+    )
+
+
+def disable_telemetry() -> None:
+    """Nothing Tripline runs may phone home."""
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

@@ -1,0 +1,110 @@
+"""``tripline pipeline run trips`` and ``tripline generate trips``: arguments to calls."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ingestion.core.entry import GeneratorEntry, PipelineEntry
+from ingestion.core.errors import ConfigurationError
+from ingestion.core.logs import get_logger
+from ingestion.core.settings import Settings
+from ingestion.core.summary import RunSummary
+from ingestion.trips.generator import ERAS, FORMATS, KINDS, generate
+from ingestion.trips.months import parse_month_range
+from ingestion.trips.pipeline import DATASET, PIPELINE_NAME, run_trips
+
+log = get_logger("trips")
+
+
+def default_trips_dir(settings: Settings) -> Path:
+    return settings.data_dir / "tlc"
+
+
+def _kinds(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ConfigurationError(f"unknown kind(s) {unknown}: choose from {', '.join(KINDS)}")
+    return kinds
+
+
+def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source",
+        help="folder, glob, file, http(s):// base URL in the TLC layout, or s3://bucket/prefix/ "
+        "(default: $TRIPLINE_TRIPS_SOURCE, else the folder 'tripline generate trips' writes)",
+    )
+    parser.add_argument("--months", help="YYYY-MM or YYYY-MM:YYYY-MM; required for HTTP sources")
+    parser.add_argument("--kinds", default="yellow", help="with an HTTP base URL: yellow,green,fhvhv")
+    parser.add_argument(
+        "--http-format", default="parquet", choices=FORMATS, help="file format on an HTTP base URL"
+    )
+    parser.add_argument("--full-refresh", action="store_true", help="drop raw_tlc and reload all")
+
+
+def _run_pipeline(args: argparse.Namespace, settings: Settings) -> RunSummary:
+    source = args.source or os.environ.get("TRIPLINE_TRIPS_SOURCE") or str(default_trips_dir(settings))
+    months = parse_month_range(args.months) if args.months else None
+    summary, _ = run_trips(
+        settings, source, months, _kinds(args.kinds), args.http_format, args.full_refresh
+    )
+    summary.emit(log, settings.log_format)
+    return summary
+
+
+def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="folder (default: data/tlc)")
+    parser.add_argument("--months", default="2024-01:2024-03", help="YYYY-MM:YYYY-MM")
+    parser.add_argument("--rows-per-month", type=int, default=100_000)
+    parser.add_argument("--format", default="parquet", choices=FORMATS)
+    parser.add_argument("--kinds", default="yellow", help="comma list of yellow,green,fhvhv")
+    parser.add_argument(
+        "--era", default="modern", choices=ERAS,
+        help="legacy: older CSV headers (no Airport_fee, airport_fee in even months, "
+        "passenger_count as float)",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+
+
+def _run_generator(args: argparse.Namespace, settings: Settings) -> str:
+    if args.rows_per_month <= 0:
+        raise ConfigurationError("--rows-per-month must be positive")
+    if args.era == "legacy" and args.format == "parquet":
+        raise ConfigurationError("--era legacy writes CSV: use --format csv or csv.gz")
+    out = args.out or default_trips_dir(settings)
+    report = generate(
+        out, parse_month_range(args.months), args.rows_per_month, args.format, args.seed,
+        _kinds(args.kinds), args.era, settings,
+    )
+    return f"{report.line()} -> {out}"
+
+
+def _demo(settings: Settings) -> RunSummary:
+    out = default_trips_dir(settings)
+    report = generate(out, parse_month_range("2024-01:2024-03"), 200_000, "parquet", 42,
+                      ("yellow",), "modern", settings)
+    log.info("demo: %s -> %s", report.line(), out)
+    summary, _ = run_trips(settings, str(out))
+    summary.emit(log, settings.log_format)
+    return summary
+
+
+PIPELINE = PipelineEntry(
+    name=PIPELINE_NAME,
+    dataset=DATASET,
+    description="NYC TLC trip files (local, HTTP, S3) into raw_tlc, incremental by file",
+    add_arguments=_add_pipeline_arguments,
+    run=_run_pipeline,
+    demo=_demo,
+)
+
+GENERATORS = [
+    GeneratorEntry(
+        name="trips",
+        description="TLC-shaped monthly trip files with realistic shape and dirt",
+        add_arguments=_add_generator_arguments,
+        run=_run_generator,
+    )
+]
