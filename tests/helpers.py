@@ -1,0 +1,27 @@
+"""Helpers for tests: run the ``tripline`` command as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TRIPLINE = str(Path(sys.executable).with_name("tripline"))
+
+
+def run_tripline(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``tripline`` console script as a user would."""
+    full_env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **(env or {})}
+    result = subprocess.run(
+        [TRIPLINE, *args], cwd=REPO, env=full_env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"tripline {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
