@@ -8,6 +8,7 @@ import pytest
 
 from ingestion.core.settings import Settings, load_settings
 
+
 @pytest.fixture
 def tripline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A fresh DuckDB file, data folder and a 2 GB budget, through the environment."""

@@ -17,11 +17,17 @@ def run_tripline(
     """Run the installed ``tripline`` console script as a user would."""
     full_env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **(env or {})}
     result = subprocess.run(
-        [TRIPLINE, *args], cwd=REPO, env=full_env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [TRIPLINE, *args],
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if check and result.returncode != 0:
         raise AssertionError(
-            f"tripline {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            f"tripline {' '.join(args)} exited {result.returncode}\n"
+            f"{result.stdout}\n{result.stderr}"
         )
     return result

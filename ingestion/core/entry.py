@@ -30,7 +30,7 @@ class PipelineEntry:
     demo: Callable[[Settings], RunSummary] | None = None
 
 
-class DemoSkipped(Exception):
+class DemoSkipped(Exception):  # noqa: N818 - a signal, not an error
     """A pipeline's demo cannot run on this machine; the message says why."""
 
 

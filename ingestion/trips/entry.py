@@ -37,7 +37,9 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: $TRIPLINE_TRIPS_SOURCE, else the folder 'tripline generate trips' writes)",
     )
     parser.add_argument("--months", help="YYYY-MM or YYYY-MM:YYYY-MM; required for HTTP sources")
-    parser.add_argument("--kinds", default="yellow", help="with an HTTP base URL: yellow,green,fhvhv")
+    parser.add_argument(
+        "--kinds", default="yellow", help="with an HTTP base URL: yellow,green,fhvhv"
+    )
     parser.add_argument(
         "--http-format", default="parquet", choices=FORMATS, help="file format on an HTTP base URL"
     )
@@ -45,7 +47,9 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_pipeline(args: argparse.Namespace, settings: Settings) -> RunSummary:
-    source = args.source or os.environ.get("TRIPLINE_TRIPS_SOURCE") or str(default_trips_dir(settings))
+    source = (
+        args.source or os.environ.get("TRIPLINE_TRIPS_SOURCE") or str(default_trips_dir(settings))
+    )
     months = parse_month_range(args.months) if args.months else None
     summary, _ = run_trips(
         settings, source, months, _kinds(args.kinds), args.http_format, args.full_refresh
@@ -61,7 +65,9 @@ def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="parquet", choices=FORMATS)
     parser.add_argument("--kinds", default="yellow", help="comma list of yellow,green,fhvhv")
     parser.add_argument(
-        "--era", default="modern", choices=ERAS,
+        "--era",
+        default="modern",
+        choices=ERAS,
         help="legacy: older CSV headers (no Airport_fee, airport_fee in even months, "
         "passenger_count as float)",
     )
@@ -75,16 +81,30 @@ def _run_generator(args: argparse.Namespace, settings: Settings) -> str:
         raise ConfigurationError("--era legacy writes CSV: use --format csv or csv.gz")
     out = args.out or default_trips_dir(settings)
     report = generate(
-        out, parse_month_range(args.months), args.rows_per_month, args.format, args.seed,
-        _kinds(args.kinds), args.era, settings,
+        out,
+        parse_month_range(args.months),
+        args.rows_per_month,
+        args.format,
+        args.seed,
+        _kinds(args.kinds),
+        args.era,
+        settings,
     )
     return f"{report.line()} -> {out}"
 
 
 def _demo(settings: Settings) -> RunSummary:
     out = default_trips_dir(settings)
-    report = generate(out, parse_month_range("2024-01:2024-03"), 200_000, "parquet", 42,
-                      ("yellow",), "modern", settings)
+    report = generate(
+        out,
+        parse_month_range("2024-01:2024-03"),
+        200_000,
+        "parquet",
+        42,
+        ("yellow",),
+        "modern",
+        settings,
+    )
     log.info("demo: %s -> %s", report.line(), out)
     summary, _ = run_trips(settings, str(out))
     summary.emit(log, settings.log_format)

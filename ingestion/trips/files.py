@@ -13,7 +13,7 @@ import glob
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +58,20 @@ def _filesystem(protocol: str) -> fsspec.AbstractFileSystem:
     return fsspec.filesystem(protocol)
 
 
+@dataclass
+class Discovery:
+    """The files a source offers, and the ones it named but could not provide."""
+
+    files: list[SourceFile]
+    failures: list[str] = field(default_factory=list)
+
+
 def discover(
-    source: str, months: Sequence[Month] | None = None, kinds: Sequence[str] = ("yellow",),
+    source: str,
+    months: Sequence[Month] | None = None,
+    kinds: Sequence[str] = ("yellow",),
     http_format: str = "parquet",
-) -> list[SourceFile]:
+) -> Discovery:
     """Every TLC file the source names, zone lookup first, then by name.
 
     * a local folder, glob or file;
@@ -70,8 +80,9 @@ def discover(
     * an ``s3://bucket/prefix/`` (listed) or an S3 glob.
     """
     protocol = protocol_of(source)
+    failures: list[str] = []
     if protocol in ("http", "https"):
-        files = _discover_http(source, months, kinds, http_format)
+        files = _discover_http(source, months, kinds, http_format, failures)
     elif protocol == "s3":
         files = _discover_listed(source, _filesystem("s3"), months, "s3://")
     elif protocol == "file":
@@ -79,8 +90,9 @@ def discover(
     else:
         raise ConfigurationError(f"unsupported source {source!r}: use a path, http(s):// or s3://")
     if not any(f.kind.month for f in files):
-        raise SourceError(f"no TLC trip files found at {source} (e.g. yellow_tripdata_2024-01.csv)")
-    return sorted(files, key=lambda f: (f.kind.month is not None, f.name))
+        detail = f": {failures[0]}" if failures else " (e.g. yellow_tripdata_2024-01.csv)"
+        raise SourceError(f"no TLC trip files found at {source}{detail}")
+    return Discovery(sorted(files, key=lambda f: (f.kind.month is not None, f.name)), failures)
 
 
 def _month_wanted(kind: FileKind, months: Sequence[Month] | None) -> bool:
@@ -96,7 +108,9 @@ def _discover_local(source: str, months: Sequence[Month] | None) -> list[SourceF
     elif path.is_file():
         candidates = [path]
     else:
-        raise SourceError(f"source {source} does not exist (generate data with 'tripline generate trips')")
+        raise SourceError(
+            f"source {source} does not exist (generate data with 'tripline generate trips')"
+        )
     files = []
     for candidate in candidates:
         kind = classify(candidate.name)
@@ -105,7 +119,10 @@ def _discover_local(source: str, months: Sequence[Month] | None) -> list[SourceF
         stat = candidate.stat()
         files.append(
             SourceFile(
-                str(candidate.resolve()), candidate.name, kind, stat.st_size,
+                str(candidate.resolve()),
+                candidate.name,
+                kind,
+                stat.st_size,
                 f"size={stat.st_size};mtime_ns={stat.st_mtime_ns}",
             )
         )
@@ -133,7 +150,11 @@ def _remote_file(fs: fsspec.AbstractFileSystem, url: str, name: str) -> SourceFi
 
 
 def _discover_http(
-    source: str, months: Sequence[Month] | None, kinds: Sequence[str], fmt: str
+    source: str,
+    months: Sequence[Month] | None,
+    kinds: Sequence[str],
+    fmt: str,
+    failures: list[str],
 ) -> list[SourceFile]:
     fs = _filesystem(protocol_of(source))
     name = source.rstrip("/").rsplit("/", 1)[-1]
@@ -145,11 +166,17 @@ def _discover_http(
             "HTTP servers cannot be listed"
         )
     base = source.rstrip("/")
-    files = [_remote_file(fs, f"{base}/misc/taxi_zone_lookup.csv", "taxi_zone_lookup.csv")]
-    for kind in kinds:
-        for month in months:
-            file_name = f"{kind}_tripdata_{month}.{fmt}"
-            files.append(_remote_file(fs, f"{base}/trip-data/{file_name}", file_name))
+    wanted = [("taxi_zone_lookup.csv", f"{base}/misc/taxi_zone_lookup.csv")] + [
+        (name, f"{base}/trip-data/{name}")
+        for kind in kinds
+        for name in (f"{kind}_tripdata_{month}.{fmt}" for month in months)
+    ]
+    files = []
+    for name, url in wanted:
+        try:
+            files.append(_remote_file(fs, url, name))
+        except SourceError as exc:  # one missing month must not stop the others
+            failures.append(f"{name}: {exc}")
     return files
 
 
@@ -176,7 +203,9 @@ def _discover_listed(
         if kind is None or not _month_wanted(kind, months):
             continue
         url = key if "://" in key else prefix + key
-        files.append(SourceFile(url, name, kind, int(info.get("size") or 0), _remote_fingerprint(info)))
+        files.append(
+            SourceFile(url, name, kind, int(info.get("size") or 0), _remote_fingerprint(info))
+        )
     return files
 
 
@@ -208,7 +237,12 @@ def stage(file: SourceFile, staging_dir: Path) -> Path:
                 delay = min(2.0 ** (attempt - 1) * 0.5, 8.0)
                 log.warning(
                     "%s: connection failed at byte %s (%s); resuming in %.1f s (attempt %d/%d)",
-                    file.name, f"{written:,}", type(exc).__name__, delay, attempt + 1, MAX_ATTEMPTS,
+                    file.name,
+                    f"{written:,}",
+                    type(exc).__name__,
+                    delay,
+                    attempt + 1,
+                    MAX_ATTEMPTS,
                 )
                 time.sleep(delay)
     if file.size and written != file.size:

@@ -142,9 +142,7 @@ def _draw_chunk(
 ) -> dict[str, np.ndarray]:
     """One chunk of clean trips plus a ``dirt`` code per row (-1 = clean)."""
     days = calendar.monthrange(month.year, month.month)[1]
-    weekday_of_day = np.array(
-        [date(month.year, month.month, d + 1).weekday() for d in range(days)]
-    )
+    weekday_of_day = np.array([date(month.year, month.month, d + 1).weekday() for d in range(days)])
     day = _categorical(
         rng, np.arange(days), _normalised([_WEEKDAY_WEIGHTS[w] for w in weekday_of_day]), n
     )
@@ -239,9 +237,7 @@ def _apply_dirt(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         d["pickup"] - (2 + d["day"]) * 86_400 * _MICROS_PER_SECOND,
         d["pickup"],
     )
-    dropoff = np.where(
-        dirt == code["dropoff_before_pickup"], pickup - duration, pickup + duration
-    )
+    dropoff = np.where(dirt == code["dropoff_before_pickup"], pickup - duration, pickup + duration)
     distance = np.select(
         [dirt == code["zero_distance"], dirt == code["extreme_distance"]],
         [0.0, (1000 + 90_000 * d["u_extreme"]).round(2)],
@@ -256,7 +252,9 @@ def _apply_dirt(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "sign": sign,
         "tip": tip,
         "nulls": dirt == code["null_passenger_count"],
-        "payment": np.where(sign < 0, 4, np.where(dirt == code["null_passenger_count"], 0, d["payment"])),
+        "payment": np.where(
+            sign < 0, 4, np.where(dirt == code["null_passenger_count"], 0, d["payment"])
+        ),
     }
 
 
@@ -274,8 +272,15 @@ def _yellow_like_batch(
         name: (d[name] * sign).round(2) for name in ("fare", "extra", "congestion", "airport_fee")
     }
     total = (
-        money["fare"] + money["extra"] + 0.5 * sign + dirty["tip"] + d["tolls"] + 1.0 * sign
-        + money["congestion"] + money["airport_fee"] + d["cbd_fee"] * sign
+        money["fare"]
+        + money["extra"]
+        + 0.5 * sign
+        + dirty["tip"]
+        + d["tolls"]
+        + 1.0 * sign
+        + money["congestion"]
+        + money["airport_fee"]
+        + d["cbd_fee"] * sign
     ).round(2)
     passengers = pa.array(
         d["passengers"].astype(np.float64 if era == "legacy" else np.int64), mask=nulls
@@ -413,8 +418,7 @@ def generate_month(
     options = {
         "parquet": "format parquet, compression zstd, row_group_size 122880",
         "csv": "format csv, header true, timestampformat '%Y-%m-%d %H:%M:%S'",
-        "csv.gz": "format csv, header true, timestampformat '%Y-%m-%d %H:%M:%S', "
-        "compression gzip",
+        "csv.gz": "format csv, header true, timestampformat '%Y-%m-%d %H:%M:%S', compression gzip",
     }[fmt]
     con.execute(f"copy ({select}) to '{target}' ({options})")
     con.unregister("generated_trips")

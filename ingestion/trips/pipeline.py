@@ -113,7 +113,9 @@ class _Heartbeat:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             log.info(
                 "  ... %s: %.0f s, peak memory so far %.0f MB",
-                self._label, time.perf_counter() - self._started, self._memory.peak_bytes / 2**20,
+                self._label,
+                time.perf_counter() - self._started,
+                self._memory.peak_bytes / 2**20,
             )
 
     def __enter__(self) -> _Heartbeat:
@@ -126,7 +128,11 @@ class _Heartbeat:
 
 
 def _run_route(
-    pipeline: dlt.Pipeline, file: SourceFile, local: Path, route: str, settings: Settings,
+    pipeline: dlt.Pipeline,
+    file: SourceFile,
+    local: Path,
+    route: str,
+    settings: Settings,
     refresh: bool,
 ) -> FileOutcome:
     work_dir = settings.temp_directory / "trips" / f"{file.name}.{route}.{os.getpid()}"
@@ -199,7 +205,11 @@ def run_trips(
     started = time.perf_counter()
     with PeakTreeMemory() as memory:
         log.info("trips: %s", settings.budget.describe())
-        files = discover(source, months, kinds, http_format)
+        discovery = discover(source, months, kinds, http_format)
+        files = discovery.files
+        summary.failed_inputs.extend(discovery.failures)
+        for failure in discovery.failures:
+            log.error("trips: %s", failure)
         try:
             pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
             recover_interrupted(pipeline)
@@ -216,12 +226,17 @@ def run_trips(
         summary.skipped_inputs = len(files) - len(todo)
         log.info(
             "trips: %d file(s) at %s, %d already loaded and unchanged, %d to load",
-            len(files), source, summary.skipped_inputs, len(todo),
+            len(files),
+            source,
+            summary.skipped_inputs,
+            len(todo),
         )
         refresh = full_refresh
         for index, file in enumerate(todo, start=1):
             label = f"[{index}/{len(todo)}] {file.name} ({file.size / 2**20:,.1f} MB)"
-            log.info("%s: loading%s", label, " (changed since last load)" if file.name in done else "")
+            log.info(
+                "%s: loading%s", label, " (changed since last load)" if file.name in done else ""
+            )
             try:
                 if file.name in done:
                     _delete_file_rows(pipeline, file)
@@ -244,8 +259,11 @@ def run_trips(
             summary.load_ids.append(outcome.load_id)
             log.info(
                 "%s: %s rows loaded, %s rejected, %.1f s (%s route)",
-                label, f"{outcome.rows_loaded:,}", f"{outcome.rows_rejected:,}",
-                outcome.seconds, outcome.route,
+                label,
+                f"{outcome.rows_loaded:,}",
+                f"{outcome.rows_rejected:,}",
+                outcome.seconds,
+                outcome.route,
             )
     summary.seconds = time.perf_counter() - started
     summary.peak_memory_bytes = memory.peak_bytes

@@ -193,9 +193,13 @@ def convert_file(
     con = connect(":memory:", settings)
     try:
         if kind.fmt == "parquet":
-            converted = _convert_parquet(con, path, kind.schema, source_name, load_id, out_dir, settings)
+            converted = _convert_parquet(
+                con, path, kind.schema, source_name, load_id, out_dir, settings
+            )
         else:
-            converted = _convert_csv(con, path, kind.schema, source_name, load_id, out_dir, settings)
+            converted = _convert_csv(
+                con, path, kind.schema, source_name, load_id, out_dir, settings
+            )
     except duckdb.Error as exc:
         raise SourceError(f"cannot read {source_name}: {_first_line(exc)}") from exc
     finally:
@@ -209,8 +213,13 @@ def _parts(out_dir: Path) -> list[Path]:
 
 
 def _convert_parquet(
-    con: duckdb.DuckDBPyConnection, path: Path, schema: TableSchema, source_name: str,
-    load_id: str, out_dir: Path, settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    schema: TableSchema,
+    source_name: str,
+    load_id: str,
+    out_dir: Path,
+    settings: Settings,
 ) -> Converted:
     select, _ = _projection(schema, _headers(con, path, "parquet"), source_name, load_id)
     expected = con.execute(
@@ -229,8 +238,13 @@ def _convert_parquet(
 
 
 def _convert_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, schema: TableSchema, source_name: str,
-    load_id: str, out_dir: Path, settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    schema: TableSchema,
+    source_name: str,
+    load_id: str,
+    out_dir: Path,
+    settings: Settings,
 ) -> Converted:
     select, parse_types = _projection(schema, _headers(con, path, "csv"), source_name, load_id)
     reader = _csv_reader(path, parse_types, with_rejects=True)

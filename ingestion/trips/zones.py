@@ -50,9 +50,7 @@ class Zone:
 
 def build_zones() -> list[Zone]:
     """All 265 zones, in id order."""
-    outer_ids = [
-        i for i in range(2, 264) if i not in MANHATTAN and i not in (JFK, LAGUARDIA)
-    ]
+    outer_ids = [i for i in range(2, 264) if i not in MANHATTAN and i not in (JFK, LAGUARDIA)]
     boroughs: dict[int, str] = {i: "Manhattan" for i in MANHATTAN}
     boroughs.update({NEWARK: "EWR", JFK: "Queens", LAGUARDIA: "Queens"})
     start = 0
