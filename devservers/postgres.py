@@ -1,0 +1,211 @@
+"""A real PostgreSQL 16 for tests, the benchmark and demos, from the ``pgserver`` wheel.
+
+``pgserver`` ships PostgreSQL's binaries on PyPI. Rather than its own socket-only server, this
+module runs those binaries itself: ``initdb`` with a password for TCP logins, then ``postgres``
+as a child process listening on a free 127.0.0.1 port, so clients connect exactly as they would
+to a production server (password over TCP) and ``stop()`` ends exactly that process. As root,
+PostgreSQL refuses to run, so the server runs as pgserver's unprivileged ``pgserver`` user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+DEFAULT_PASSWORD = "tripline-dev-password"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+    """Wait until ``process`` accepts TCP connections on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"server exited with {process.returncode} before listening:\n{tail}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int, timeout: float = 20) -> None:
+    """Send ``sig`` to the server process we started and wait; kill it if it hangs."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def _run_as() -> tuple[str | None, int | None, int | None]:
+    """The (user, uid, gid) to run the server as: ourselves, or ``pgserver`` when root."""
+    if os.geteuid() != 0:
+        return None, None, None
+    import pwd
+
+    from pgserver.utils import ensure_user_exists  # type: ignore[import-untyped]
+
+    ensure_user_exists("pgserver")
+    entry = pwd.getpwnam("pgserver")
+    return "pgserver", entry.pw_uid, entry.pw_gid
+
+
+@dataclass
+class PostgresServer:
+    """One running PostgreSQL server; ``dsn`` is a SQLAlchemy URL with the password."""
+
+    root: Path
+    port: int
+    password: str
+    process: subprocess.Popen[bytes]
+    database: str = "fleet"
+    owns_root: bool = True
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def dsn(self) -> str:
+        return self.url(self.database)
+
+    def url(self, database: str, driver: str = "postgresql") -> str:
+        return f"{driver}://postgres:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT) of our server, then remove its directory if we made it."""
+        if self._stopped:
+            return
+        self._stopped = True
+        stop_process(self.process, signal.SIGINT)
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_postgres(
+    root: Path | None = None,
+    password: str = DEFAULT_PASSWORD,
+    database: str = "fleet",
+    settings: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> PostgresServer:
+    """Initialise a cluster under ``root`` (a new temp dir by default) and start it on TCP."""
+    import pgserver  # type: ignore[import-untyped]
+    from pgserver.utils import ensure_prefix_permissions  # type: ignore[import-untyped]
+
+    bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    owns_root = root is None
+    root = Path(tempfile.mkdtemp(prefix="tripline-pg-")) if root is None else root
+    root.mkdir(parents=True, exist_ok=True)
+    user, uid, gid = _run_as()
+    pgdata, sockets, log = root / "pgdata", root / "sockets", root / "postgres.log"
+    pwfile = root / "pwfile"
+    pwfile.write_text(password + "\n")
+    sockets.mkdir(exist_ok=True)
+    if uid is not None and gid is not None:
+        ensure_prefix_permissions(root)
+        for path in (root, sockets, pwfile):
+            os.chown(path, uid, gid)
+    subprocess.run(
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(pgdata),
+            "-U",
+            "postgres",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+        ],
+        check=True,
+        capture_output=True,
+        user=user,
+    )
+    pwfile.unlink()
+    port = free_port()
+    options = {
+        "listen_addresses": "127.0.0.1",
+        "port": str(port),
+        "unix_socket_directories": str(sockets),
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "timezone": "UTC",
+        "max_connections": "50",
+        **(settings or {}),
+    }
+    command = [str(bin_dir / "postgres"), "-D", str(pgdata)]
+    for key, value in options.items():
+        command += ["-c", f"{key}={value}"]
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, user=user, start_new_session=True
+        )
+    server = PostgresServer(root, port, password, process, database, owns_root)
+    try:
+        wait_for_port(port, process, timeout, log)
+        _create_database(server, database)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _create_database(server: PostgresServer, database: str) -> None:
+    import psycopg2
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            connection = psycopg2.connect(server.url("postgres"))
+            break
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # "the database system is starting up"
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("select 1 from pg_database where datname = %s", (database,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'create database "{database}"')
+    finally:
+        connection.close()
+
+
+if __name__ == "__main__":  # a quick manual check: start, print the DSN, wait for Ctrl-C
+    with start_postgres() as running:
+        print(running.dsn, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
