@@ -8,6 +8,7 @@ real: 1 Newark Airport (borough EWR), 132 JFK Airport and 138 LaGuardia Airport 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,11 +80,18 @@ def _service_zone(location_id: int, borough: str) -> str:
 
 
 def write_zone_lookup(directory: Path) -> Path:
-    """Write ``taxi_zone_lookup.csv`` with the TLC's header into ``directory``."""
+    """Write ``taxi_zone_lookup.csv`` with the TLC's header into ``directory``.
+
+    An identical file is left untouched, so its fingerprint (size and mtime) does not change
+    and the pipeline does not reload it.
+    """
     path = directory / ZONE_LOOKUP_FILE
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["LocationID", "Borough", "Zone", "service_zone"])
-        for zone in build_zones():
-            writer.writerow([zone.location_id, zone.borough, zone.zone, zone.service_zone])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["LocationID", "Borough", "Zone", "service_zone"])
+    for zone in build_zones():
+        writer.writerow([zone.location_id, zone.borough, zone.zone, zone.service_zone])
+    content = buffer.getvalue()
+    if not path.exists() or path.read_text() != content:
+        path.write_text(content)
     return path
