@@ -1,0 +1,7 @@
+{#- The first day of the month a TLC file is named for (`yellow_tripdata_2024-01.parquet` ->
+    2024-01-01), or null when the name carries no YYYY-MM. -#}
+{% macro file_month(column_name) -%}
+    try_cast(
+        nullif(regexp_extract({{ column_name }}, '(\d{4}-\d{2})', 1), '') || '-01' as date
+    )
+{%- endmacro %}

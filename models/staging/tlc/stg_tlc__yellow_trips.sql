@@ -1,0 +1,51 @@
+with
+
+source as (
+
+    select * from {{ source('tlc', 'yellow_trips') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ trip_key() }} as trip_id,
+        cast(vendor_id as integer) as vendor_id,
+        cast(ratecode_id as integer) as rate_code_id,
+        cast(payment_type as integer) as payment_type_id,
+        cast(pu_location_id as integer) as pickup_location_id,
+        cast(do_location_id as integer) as dropoff_location_id,
+
+        ---------- strings
+        _source_file as source_file,
+        _dlt_load_id as load_id,
+
+        ---------- numerics
+        cast(passenger_count as integer) as passenger_count,
+        cast(trip_distance as double) as trip_distance_miles,
+        cast(fare_amount as double) as fare_amount,
+        cast(extra as double) as extra_amount,
+        cast(mta_tax as double) as mta_tax_amount,
+        cast(tip_amount as double) as tip_amount,
+        cast(tolls_amount as double) as tolls_amount,
+        cast(improvement_surcharge as double) as improvement_surcharge_amount,
+        cast(congestion_surcharge as double) as congestion_surcharge_amount,
+        cast(airport_fee as double) as airport_fee_amount,
+        cast(cbd_congestion_fee as double) as cbd_congestion_fee_amount,
+        cast(total_amount as double) as total_amount,
+
+        ---------- booleans
+        coalesce(upper(store_and_fwd_flag) = 'Y', false) as is_store_and_forward,
+
+        ---------- dates and timestamps (New York local wall-clock time, no time zone)
+        {{ file_month('_source_file') }} as source_file_month,
+        cast(tpep_pickup_datetime as timestamp) as pickup_at_local,
+        cast(tpep_dropoff_datetime as timestamp) as dropoff_at_local,
+        to_timestamp(cast(_dlt_load_id as double)) as loaded_at
+
+    from source
+
+)
+
+select * from renamed
