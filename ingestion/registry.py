@@ -12,6 +12,7 @@ from ingestion.core.entry import GeneratorEntry, PipelineEntry
 
 ENTRY_MODULES = [
     "ingestion.trips.entry",
+    "ingestion.open_data.entry",
 ]
 
 
