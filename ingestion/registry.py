@@ -13,6 +13,8 @@ from ingestion.core.entry import GeneratorEntry, PipelineEntry
 ENTRY_MODULES = [
     "ingestion.trips.entry",
     "ingestion.open_data.entry",
+    "ingestion.weather.entry",
+    "ingestion.fleet_db.entry",
 ]
 
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
-from pathlib import Path
-from typing import Any
 
+from ingestion.core.devservers import import_devserver
 from ingestion.core.entry import PipelineEntry
 from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
@@ -38,17 +35,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> RunSummary:
     return summary
 
 
-def _devserver(name: str) -> Any:
-    """Import ``devservers.<name>`` also when the repo root is not on ``sys.path``."""
-    try:
-        return importlib.import_module(f"devservers.{name}")
-    except ModuleNotFoundError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-        return importlib.import_module(f"devservers.{name}")
-
-
 def _demo(settings: Settings) -> RunSummary:
-    socrata = _devserver("socrata")
+    socrata = import_devserver("socrata")
     with socrata.serve_socrata(rows=DEMO_VEHICLES) as (server, _dataset):
         summary = run_open_data(settings, load_open_data_settings(server.url))
     summary.emit(log, settings.log_format)
