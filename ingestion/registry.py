@@ -14,6 +14,7 @@ ENTRY_MODULES = [
     "ingestion.trips.entry",
     "ingestion.open_data.entry",
     "ingestion.weather.entry",
+    "ingestion.fleet_db.entry",
 ]
 
 

@@ -1,0 +1,124 @@
+"""The fleet's dispatch database (PostgreSQL, MySQL/MariaDB or SQLite) into ``raw_fleet_db``.
+
+A dlt source on dlt's ``sql_database``: one resource per fleet table, read incrementally by
+``updated_at`` and merged on the primary key, so updates overwrite, soft deletes arrive as rows
+with ``deleted_at`` set, and a re-run loads nothing twice. Hard deletes are found by key
+reconciliation (:mod:`ingestion.fleet_db.reconcile`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import dlt
+import pyarrow as pa
+import sqlalchemy as sa
+from dlt.common.configuration.specs import ConnectionStringCredentials
+from dlt.extract.resource import DltResource
+from dlt.sources.sql_database import sql_database
+from sqlalchemy.dialects import mysql
+
+from ingestion.fleet_db.copy_loader import PostgresCopyLoader
+from ingestion.fleet_db.helpers import create_engine, parse_dsn
+from ingestion.fleet_db.schema import schema_for
+from ingestion.fleet_db.settings import (
+    CURSOR_COLUMN,
+    CURSOR_LAG_SECONDS,
+    HARD_DELETE_COLUMN,
+    TABLE_NAMES,
+    table,
+)
+
+
+def adapt_type(sql_type: Any) -> Any:
+    """Make every engine's reflected types mean the same thing in DuckDB.
+
+    MySQL has no boolean (``tinyint(1)`` is one) and no time zone on ``datetime``; the fleet
+    database stores UTC by contract, so naive timestamps become ``timestamptz``.
+    """
+    if isinstance(sql_type, mysql.TINYINT) and getattr(sql_type, "display_width", None) == 1:
+        return sa.Boolean()
+    if isinstance(sql_type, sa.DateTime) and not sql_type.timezone:
+        return sa.DateTime(timezone=True)
+    return sql_type
+
+
+def json_as_text(table: sa.Table) -> sa.Table:
+    """Read JSON columns as their text: Arrow then carries the document as the source wrote it."""
+    for column in table.columns:
+        if isinstance(column.type, sa.JSON):
+            column.type = sa.Text()
+    return table
+
+
+def _with_hard_delete_column(item: Any) -> Any:
+    """Add the (empty) column key reconciliation fills, typed, to each Arrow chunk."""
+    if isinstance(item, pa.Table) and HARD_DELETE_COLUMN not in item.column_names:
+        return item.append_column(
+            pa.field(HARD_DELETE_COLUMN, pa.timestamp("us", tz="UTC")),
+            pa.nulls(item.num_rows, pa.timestamp("us", tz="UTC")),
+        )
+    return item
+
+
+@dlt.source(name="fleet_db", max_table_nesting=0)
+def fleet_db(
+    credentials: ConnectionStringCredentials | str = dlt.secrets.value,
+    backend: str = "pyarrow",
+    chunk_sizes: dict[str, int] | None = None,
+    tables: Iterable[str] = TABLE_NAMES,
+) -> Iterable[DltResource]:
+    """One incremental, merging resource per fleet table.
+
+    Args:
+        credentials: the DSN (``postgresql://``, ``mysql://``, ``sqlite:///``), from
+            ``TRIPLINE_FLEET_DB_DSN`` or ``sources.fleet_db.credentials`` in dlt secrets.
+        backend: ``copy`` (PostgreSQL ``COPY … TO STDOUT`` into Arrow), ``pyarrow`` or
+            ``connectorx``.
+        chunk_sizes: rows per chunk per table (from the memory budget).
+        tables: which tables to load.
+
+    Returns:
+        The resources, one per table, named like the tables.
+    """
+    dsn = (
+        credentials.to_native_representation()
+        if isinstance(credentials, ConnectionStringCredentials)
+        else str(credentials)
+    )
+    engine = create_engine(parse_dsn(dsn))
+    names = list(tables)
+    sizes = chunk_sizes or {}
+    loader_class = PostgresCopyLoader if backend == "copy" else None
+    backend_kwargs: dict[str, Any] = {}
+    if backend == "connectorx":
+        # connectorx takes a plain URL: no SQLAlchemy driver, no query options.
+        plain = engine.url.set(drivername=engine.url.get_backend_name(), query={})
+        backend_kwargs = {
+            "return_type": "arrow_stream",
+            "conn": plain.render_as_string(hide_password=False),
+        }
+    for name in names:
+        source = sql_database(
+            credentials=engine,
+            schema=schema_for(engine),
+            table_names=[name],
+            chunk_size=sizes.get(name, 50_000),
+            backend="pyarrow" if backend == "copy" else backend,  # type: ignore[arg-type]
+            reflection_level="full_with_precision",
+            type_adapter_callback=adapt_type,
+            table_adapter_callback=json_as_text,
+            backend_kwargs=backend_kwargs,
+            table_loader_class=loader_class,
+        )
+        resource = source.resources[name]
+        resource.apply_hints(
+            primary_key=table(name).primary_key,
+            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+            incremental=dlt.sources.incremental(
+                CURSOR_COLUMN, lag=CURSOR_LAG_SECONDS, range_start="closed"
+            ),
+            columns=[{"name": "equipment", "data_type": "json"}] if name == "vehicles" else None,
+        )
+        yield resource.add_map(_with_hard_delete_column)

@@ -1,0 +1,150 @@
+"""One run of the fleet_db pipeline: recover, load incrementally, reconcile keys, summarise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import sqlalchemy as sa
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from ingestion.core.errors import SourceError
+from ingestion.core.logs import get_logger
+from ingestion.core.memory import PeakTreeMemory
+from ingestion.core.pipeline import apply_dlt_budget, open_pipeline, recover_interrupted
+from ingestion.core.settings import Settings
+from ingestion.core.summary import RunSummary
+from ingestion.fleet_db import fleet_db
+from ingestion.fleet_db.helpers import (
+    check_connection,
+    create_engine,
+    describe,
+    first_line,
+    parse_dsn,
+)
+from ingestion.fleet_db.reconcile import reconcile_table
+from ingestion.fleet_db.settings import BYTES_PER_VALUE, DATASET, PIPELINE_NAME, TABLES
+
+log = get_logger("fleet_db")
+
+_LOST_CONNECTION_MARKERS = (
+    "terminating connection",
+    "server closed the connection",
+    "connection already closed",
+    "lost connection",
+    "server has gone away",
+    "connection refused",
+    "could not receive data",
+    "ssl syscall",
+    "connection reset",
+    "broken pipe",
+)
+
+
+def default_backend(engine: sa.Engine) -> str:
+    """COPY on PostgreSQL (fastest in bench/results/fleet_db.md), pyarrow elsewhere."""
+    return "copy" if engine.dialect.name == "postgresql" else "pyarrow"
+
+
+def chunk_sizes(settings: Settings, backend: str, override: int | None = None) -> dict[str, int]:
+    """Rows per chunk per table so one chunk stays near 5 % of the memory budget."""
+    per_value = BYTES_PER_VALUE.get(backend, 96)
+    return {
+        t.name: override or settings.budget.rows_per_chunk(t.columns * per_value) for t in TABLES
+    }
+
+
+def run_fleet_db(
+    settings: Settings,
+    dsn: str,
+    backend: str = "auto",
+    full_refresh: bool = False,
+    reconcile: bool = True,
+    chunk_size: int | None = None,
+) -> RunSummary:
+    """Load the fleet database at ``dsn`` into ``raw_fleet_db``; the DSN is never logged."""
+    apply_dlt_budget(settings)  # before dlt sets up its logger: its warnings stay quiet
+    url = parse_dsn(dsn)
+    engine = create_engine(url)
+    started = time.monotonic()
+    try:
+        check_connection(engine)
+        chosen = default_backend(engine) if backend == "auto" else backend
+        if chosen == "copy" and engine.dialect.name != "postgresql":
+            raise SourceError("--backend copy needs PostgreSQL; use pyarrow or connectorx")
+        pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
+        discarded = recover_interrupted(pipeline)
+        sizes = chunk_sizes(settings, chosen, chunk_size)
+        log.info("fleet_db: reading %s with backend %s, chunks %s", describe(url), chosen, sizes)
+        summary = RunSummary(pipeline=PIPELINE_NAME, dataset=DATASET, inputs=len(TABLES))
+        with PeakTreeMemory() as peak:
+            source = fleet_db(
+                credentials=url.render_as_string(hide_password=False),
+                backend=chosen,
+                chunk_sizes=sizes,
+            )
+            _quiet_dlt_warnings()
+            try:
+                info = pipeline.run(
+                    source,
+                    loader_file_format="parquet",
+                    refresh="drop_sources" if full_refresh else None,
+                )
+            except PipelineStepFailed as exc:
+                raise _source_error(exc, url) from None
+            counts = {
+                name: count
+                for name, count in pipeline.last_trace.last_normalize_info.row_counts.items()
+                if not name.startswith("_dlt")
+            }
+            hard_deleted = 0
+            if reconcile:
+                for fleet_table in TABLES:
+                    hard_deleted += reconcile_table(engine, pipeline, fleet_table)
+        summary.rows_read = summary.rows_loaded = sum(counts.values())
+        summary.load_ids = list(info.loads_ids)
+        summary.seconds = time.monotonic() - started
+        summary.peak_memory_bytes = peak.peak_bytes
+        summary.extra = {
+            "backend": chosen,
+            "per_table": ", ".join(f"{k}={v:,}" for k, v in sorted(counts.items())) or "none",
+            "hard_deletes_found": hard_deleted,
+        }
+        if discarded:
+            summary.extra["discarded_interrupted_loads"] = len(discarded)
+        return summary
+    finally:
+        engine.dispose()
+
+
+def _quiet_dlt_warnings() -> None:
+    """dlt's schema-merge warnings repeat what the summary says; ``--debug`` shows them."""
+    if os.environ.get("RUNTIME__LOG_LEVEL", "ERROR").upper() == "ERROR":
+        logging.getLogger("dlt").setLevel(logging.ERROR)
+
+
+def _source_error(exc: PipelineStepFailed, url: sa.URL) -> SourceError:
+    """One line saying what failed; a lost connection says that the next run resumes."""
+    text = " ".join(str(e) for e in _chain(exc)).lower()
+    where = describe(url)
+    if any(marker in text for marker in _LOST_CONNECTION_MARKERS):
+        return SourceError(
+            f"lost the connection to the fleet database ({where}) during {exc.step}: "
+            f"{_root_line(exc, url)}. Nothing from this run was loaded; run again to resume "
+            "from the last loaded updated_at"
+        )
+    return SourceError(f"fleet_db {exc.step} failed ({where}): {_root_line(exc, url)}")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _root_line(exc: BaseException, url: sa.URL) -> str:
+    return first_line(_chain(exc)[-1], url)
