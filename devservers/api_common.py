@@ -7,7 +7,9 @@ assert what the client asked. Faults fire on the next matching requests, in the 
 - ``500``: Internal Server Error;
 - ``slow``: the answer is delayed ``delay`` seconds (beyond a client's read timeout);
 - ``cut``: headers announce the full body, half is sent, the connection is closed;
-- ``malformed``: 200 with a body that is not valid JSON.
+- ``malformed``: 200 with a body that is not valid JSON;
+- ``mutate``: 200 with valid JSON that ``mutate(answer)`` changed (a field missing, an array
+  cut short), for checks of the answer's shape.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("429", "500", "slow", "cut", "malformed")
+FAULT_KINDS = ("429", "500", "slow", "cut", "malformed", "mutate")
 
 Params = dict[str, str]
 Matcher = Callable[[str, Params], bool]
@@ -35,6 +37,7 @@ class Fault:
     retry_after: float = 1.0
     delay: float = 5.0
     match: Matcher | None = None
+    mutate: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -151,6 +154,8 @@ def _handler(
                 time.sleep(fault.delay)
             try:
                 answer = route(parts.path, params, dict(self.headers.items()))
+                if fault and fault.kind == "mutate" and fault.mutate is not None:
+                    answer = fault.mutate(answer)
                 status, body = 200, json.dumps(answer).encode()
             except ApiError as exc:
                 status, body = exc.status, json.dumps(exc.body).encode()
@@ -176,12 +181,20 @@ def _handler(
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that time out or drop connections are expected here: no tracebacks."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
 @contextmanager
 def serve_api(route: Route) -> Iterator[ApiServer]:
     """Serve ``route`` on ``http://127.0.0.1:<free port>`` in a background thread."""
     faults, log, lock = Faults(), [], threading.Lock()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(route, faults, log, lock))
-    server.daemon_threads = True
+    server = _QuietServer(("127.0.0.1", 0), _handler(route, faults, log, lock))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
