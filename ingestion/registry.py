@@ -15,6 +15,7 @@ ENTRY_MODULES = [
     "ingestion.open_data.entry",
     "ingestion.weather.entry",
     "ingestion.fleet_db.entry",
+    "ingestion.fleet_events.entry",
 ]
 
 

@@ -1,0 +1,175 @@
+"""The ``fleet_events`` run: batches from Kafka into ``raw_fleet_events``, offsets after loads.
+
+A finite run (a scheduled ECS task) reads every partition up to the high watermark it saw
+at start, in batches, then exits. ``--follow`` (an ECS service) keeps going in micro-batches
+bounded by count, bytes and time, and stops after the current batch on SIGTERM or SIGINT.
+
+Per batch: extract + normalize + load with dlt (the offsets travel in dlt state with the
+rows), then commit the same offsets to the consumer group. A crash anywhere replays the
+batch on the next start; the merge on ``event_id`` makes the replay harmless.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+
+import dlt
+
+from ingestion.core.errors import SourceError
+from ingestion.core.logs import get_logger
+from ingestion.core.memory import PeakTreeMemory
+from ingestion.core.pipeline import open_pipeline, recover_interrupted
+from ingestion.core.settings import Settings
+from ingestion.core.summary import RunSummary
+from ingestion.fleet_events import fleet_events, offsets_in_state
+from ingestion.fleet_events.consumer import Batch, BatchCounts, EventConsumer
+from ingestion.fleet_events.settings import (
+    CONSUMER_GROUP,
+    DATASET,
+    EVENTS_TABLE,
+    PIPELINE_NAME,
+    TOPIC,
+    BatchLimits,
+    client_config,
+)
+
+log = get_logger("fleet_events")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one ``tripline pipeline run fleet_events`` behaves."""
+
+    bootstrap: str | None = None
+    topic: str = TOPIC
+    group: str = CONSUMER_GROUP
+    follow: bool = False
+    max_messages: int | None = None
+    max_bytes: int | None = None
+    max_seconds: float | None = None
+    # --follow only: stop after this many seconds (0 = until SIGTERM); for tests and benches.
+    follow_for: float = 0.0
+
+
+def _restore_state(pipeline: dlt.Pipeline) -> dict[int, int]:
+    """Offsets from the destination: local state may claim work a killed run never loaded."""
+    recover_interrupted(pipeline)
+    pipeline.drop()
+    pipeline.sync_destination()
+    return offsets_in_state(pipeline.state, TOPIC)
+
+
+def _start_positions(
+    consumer: EventConsumer, stored: dict[int, int], partitions: list[int]
+) -> dict[int, int]:
+    positions: dict[int, int] = {}
+    for partition in partitions:
+        low, _ = consumer.watermarks(partition)
+        # Retention may have deleted what the state points at: start at the oldest kept.
+        positions[partition] = max(stored.get(partition, low), low)
+    return positions
+
+
+def _count_events(pipeline: dlt.Pipeline) -> int:
+    with pipeline.sql_client() as client:
+        try:
+            rows = client.execute_sql(
+                f"select count(*) from {client.make_qualified_table_name(EVENTS_TABLE)}"
+            )
+        except Exception:  # the table does not exist before the first load
+            return 0
+    return int(rows[0][0]) if rows else 0
+
+
+class _StopFlag:
+    """SIGTERM/SIGINT set a flag; the current batch finishes, loads and commits first."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "fleet_events: %s received, stopping after this batch", signal.Signals(signum).name
+        )
+        self.event.set()
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
+    """Consume, load and commit until the topic's start watermarks (or SIGTERM with follow)."""
+    started = time.perf_counter()
+    summary = RunSummary(PIPELINE_NAME, DATASET)
+    totals = BatchCounts()
+    limits = BatchLimits.from_budget(
+        settings.budget, options.max_messages, options.max_bytes, options.max_seconds
+    )
+    with PeakTreeMemory() as memory, _StopFlag() as stop:
+        pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
+        stored = _restore_state(pipeline)
+        before = _count_events(pipeline)
+        consumer = EventConsumer(client_config(options.bootstrap), options.topic, options.group)
+        try:
+            partitions = consumer.partitions()
+            positions = _start_positions(consumer, stored, partitions)
+            stop_at = None
+            if not options.follow:
+                stop_at = {p: consumer.watermarks(p)[1] for p in partitions}
+            consumer.assign(positions)
+            log.info(
+                "fleet_events: %s from %s up to %s",
+                options.topic,
+                positions,
+                stop_at if stop_at is not None else "the end (follow)",
+            )
+            deadline = time.monotonic() + options.follow_for if options.follow_for else None
+            while not stop.event.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                batch = Batch(consumer, positions, limits, stop_at, stop.event)
+                if batch.finished:
+                    break
+                if options.follow:
+                    batch.first_page = consumer.page(timeout=0.5)
+                    if not batch.first_page:
+                        continue
+                info = pipeline.run(fleet_events(batch), loader_file_format="parquet")
+                consumer.commit(batch.positions)
+                positions = batch.positions
+                totals.add(batch.counts)
+                summary.inputs += 1
+                summary.load_ids.extend(info.loads_ids)
+                log.info(
+                    "fleet_events: batch of %d messages (%d valid, %d dead letters) loaded "
+                    "and committed",
+                    batch.counts.messages,
+                    batch.counts.valid,
+                    batch.counts.dead_letters,
+                )
+        except SourceError:
+            raise
+        finally:
+            consumer.close()
+        after = _count_events(pipeline)
+    summary.rows_read = totals.messages
+    summary.rows_loaded = totals.valid
+    summary.rows_rejected = totals.dead_letters
+    summary.bytes_read = totals.bytes
+    summary.seconds = time.perf_counter() - started
+    summary.peak_memory_bytes = memory.peak_bytes
+    summary.extra["new_events"] = after - before
+    summary.extra["duplicates"] = totals.valid - (after - before)
+    return summary
