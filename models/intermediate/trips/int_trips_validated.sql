@@ -94,16 +94,14 @@ final as (
 
     select
         flagged.*,
-        not (
-            flagged.is_negative_amount
-            or flagged.is_zero_distance
-            or flagged.is_dropoff_before_pickup
-            or flagged.is_pickup_outside_file_month
-            or flagged.is_unknown_zone
-            or flagged.is_extreme_distance
-            or flagged.is_extreme_speed
-            or flagged.is_extreme_fare
-        ) as is_valid
+        not flagged.is_negative_amount
+        and not flagged.is_zero_distance
+        and not flagged.is_dropoff_before_pickup
+        and not flagged.is_pickup_outside_file_month
+        and not flagged.is_unknown_zone
+        and not flagged.is_extreme_distance
+        and not flagged.is_extreme_speed
+        and not flagged.is_extreme_fare as is_valid
     from flagged
 
 )

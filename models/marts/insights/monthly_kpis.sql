@@ -12,7 +12,7 @@ monthly as (
 
     select
         pickup_month,
-        count(*) as days,
+        count(*) as days_with_trips,
         sum(trips) as trips,
         sum(revenue) as revenue,
         sum(average_fare * trips) / sum(trips) as average_fare,
@@ -27,7 +27,7 @@ final as (
 
     select
         pickup_month,
-        cast(days as bigint) as days,
+        cast(days_with_trips as bigint) as days_with_trips,
         cast(trips as bigint) as trips,
         cast(revenue as double) as revenue,
         cast(average_fare as double) as average_fare,

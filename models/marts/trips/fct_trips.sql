@@ -13,11 +13,22 @@
 
 with
 
+{% if is_incremental() %}
+newest_load as (
+
+    select coalesce(max(load_id), '') as load_id
+    from {{ this }}
+
+),
+{% endif %}
+
 trips as (
 
-    select * from {{ ref('int_trips_enriched') }}
+    select enriched.*
+    from {{ ref('int_trips_enriched') }} as enriched
     {% if is_incremental() %}
-        where load_id > (select coalesce(max(load_id), '') from {{ this }})
+    inner join newest_load
+        on enriched.load_id > newest_load.load_id
     {% endif %}
 
 ),

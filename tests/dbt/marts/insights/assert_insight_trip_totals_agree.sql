@@ -4,13 +4,19 @@ with
 
 totals as (
 
-    select 'demand_by_hour_of_week' as mart, sum(trips) as trips
+    select
+        'demand_by_hour_of_week' as mart,
+        sum(trips) as trips
     from {{ ref('demand_by_hour_of_week') }}
     union all
-    select 'trip_efficiency' as mart, sum(trips) as trips
+    select
+        'trip_efficiency' as mart,
+        sum(trips) as trips
     from {{ ref('trip_efficiency') }}
     union all
-    select 'tip_rates' as mart, sum(trips) as trips
+    select
+        'tip_rates' as mart,
+        sum(trips) as trips
     from {{ ref('tip_rates') }}
     where segment_type = 'payment_type'
 
