@@ -55,12 +55,12 @@ class RunOptions:
     follow_for: float = 0.0
 
 
-def _restore_state(pipeline: dlt.Pipeline) -> dict[int, int]:
+def _restore_state(pipeline: dlt.Pipeline, topic: str) -> dict[int, int]:
     """Offsets from the destination: local state may claim work a killed run never loaded."""
     recover_interrupted(pipeline)
     pipeline.drop()
     pipeline.sync_destination()
-    return offsets_in_state(pipeline.state, TOPIC)
+    return offsets_in_state(pipeline.state, topic)
 
 
 def _start_positions(
@@ -119,7 +119,7 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
     )
     with PeakTreeMemory() as memory, _StopFlag() as stop:
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
-        stored = _restore_state(pipeline)
+        stored = _restore_state(pipeline, options.topic)
         before = _count_events(pipeline)
         consumer = EventConsumer(client_config(options.bootstrap), options.topic, options.group)
         try:

@@ -1,0 +1,98 @@
+"""Against a real broker: faults in, exact counts out; a second run takes only new events."""
+
+from __future__ import annotations
+
+from ingestion.fleet_events.generator import GeneratorOptions, generate
+from tests.ingestion.fleet_events.helpers import (
+    committed_offsets,
+    high_watermarks,
+    query,
+    run_pipeline,
+    scalar,
+)
+
+RAW = "raw_fleet_events"
+
+
+def test_exact_counts_dead_letters_and_second_run(kafka, topic, tripline_env):
+    first = generate(kafka.bootstrap, GeneratorOptions(trips=3_000, seed=11, topic=topic))
+    assert first.malformed > 0 and first.duplicates > 0 and first.late_events > 0
+
+    counts = run_pipeline(kafka.bootstrap, topic, "--batch-messages", "4000")
+    assert counts["read"] == first.messages
+    assert counts["loaded"] == first.valid_messages
+    assert counts["rejected"] == first.malformed
+    assert counts["new"] == first.valid_events
+
+    settings = tripline_env
+    total, distinct = query(
+        settings, f"select count(*), count(distinct event_id) from {RAW}.trip_events"
+    )[0]
+    assert total == distinct == first.valid_events
+    assert scalar(settings, f"select count(*) from {RAW}.trip_events_dead_letter") == (
+        first.malformed
+    )
+    assert (
+        scalar(
+            settings,
+            f"select count(*) from {RAW}.trip_events where event_type = 'trip_requested'",
+        )
+        == first.trips
+    )
+    assert (
+        scalar(
+            settings,
+            f"select count(*) from {RAW}.trip_events where event_type = 'trip_completed'",
+        )
+        == first.completed_trips
+    )
+    # Child rows of the unnested fare: one per surcharge, none orphaned or doubled.
+    orphans, doubled = query(
+        settings,
+        f"""
+        select
+            count(*) filter (where e._dlt_id is null),
+            count(*) - count(distinct (s._dlt_parent_id, s._dlt_list_idx))
+        from {RAW}.trip_events__fare__surcharges as s
+        left join {RAW}.trip_events as e on s._dlt_root_id = e._dlt_id
+        """,
+    )[0]
+    assert (orphans, doubled) == (0, 0)
+    assert scalar(settings, f"select count(*) from {RAW}.trip_events__fare__surcharges") > 0
+    dead = query(
+        settings,
+        f"select topic, reason, raw_base64 from {RAW}.trip_events_dead_letter limit 1",
+    )[0]
+    assert dead[0] == topic and dead[1] and dead[2]
+    assert committed_offsets(kafka.bootstrap, topic) == high_watermarks(kafka.bootstrap, topic)
+
+    second = generate(kafka.bootstrap, GeneratorOptions(trips=500, seed=12, topic=topic))
+    counts = run_pipeline(kafka.bootstrap, topic)
+    assert counts["read"] == second.messages
+    assert counts["new"] == second.valid_events
+    assert scalar(settings, f"select count(*) from {RAW}.trip_events") == (
+        first.valid_events + second.valid_events
+    )
+    assert scalar(settings, f"select count(*) from {RAW}.trip_events_dead_letter") == (
+        first.malformed + second.malformed
+    )
+
+    idle = run_pipeline(kafka.bootstrap, topic)
+    assert idle == {"read": 0, "loaded": 0, "rejected": 0, "new": 0}
+
+
+def test_missing_topic_is_one_line_error(kafka, tripline_env):
+    from tests.helpers import run_tripline
+
+    result = run_tripline(
+        "pipeline",
+        "run",
+        "fleet_events",
+        "--bootstrap",
+        kafka.bootstrap,
+        "--topic",
+        "no.such.topic",
+    )
+    assert result.returncode != 0
+    assert "does not exist" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
