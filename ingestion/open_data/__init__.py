@@ -73,7 +73,7 @@ def rest_api_config(
                         "on_cursor_value_missing": "include",
                     },
                 },
-                "processing_steps": [{"map": quarantine_incomplete}],
+                "processing_steps": [{"yield_map": quarantine_incomplete}],
             }
         ],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
@@ -12,18 +13,17 @@ from ingestion.open_data.settings import REJECTED_TABLE
 REQUIRED_FIELDS = ("vehicle_license_number", ":id", ":updated_at")
 
 
-def quarantine_incomplete(record: Any) -> Any:
+def quarantine_incomplete(record: Any) -> Iterator[Any]:
     """Pass a complete record through; send one missing a required field to the rejects table.
 
     The rejected record keeps its fields as JSON text plus the reason, so nothing the API
     sent is lost and ``rows read = loaded + rejected`` still reconciles.
     """
     if not isinstance(record, dict):
-        return _reject({"value": repr(record)}, "record is not a JSON object")
+        yield _reject({"value": repr(record)}, "record is not a JSON object")
+        return
     missing = [name for name in REQUIRED_FIELDS if not record.get(name)]
-    if not missing:
-        return record
-    return _reject(record, f"missing {', '.join(missing)}")
+    yield _reject(record, f"missing {', '.join(missing)}") if missing else record
 
 
 def _reject(record: dict[str, Any], reason: str) -> Any:
@@ -36,6 +36,8 @@ def _reject(record: dict[str, Any], reason: str) -> Any:
     }
     return dlt.mark.with_hints(
         row,
-        dlt.mark.make_hints(table_name=REJECTED_TABLE, write_disposition="append"),
+        dlt.mark.make_hints(
+            table_name=REJECTED_TABLE, write_disposition="append", primary_key=(), merge_key=()
+        ),
         create_table_variant=True,
     )
