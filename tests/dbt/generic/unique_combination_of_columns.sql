@@ -1,6 +1,6 @@
 {#- Fails for every combination of combination_of_columns that occurs more than once: the
-    primary-key test of models keyed by several columns. -#}
-{% test unique_combination(model, combination_of_columns) %}
+    primary-key test of models keyed by several columns (the dbt_utils test of that name). -#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
 
 select
     {{ combination_of_columns | join(', ') }},
