@@ -3,6 +3,7 @@
     tripline generate <generator> [options]     write sample data (trips, ...)
     tripline pipeline list                      the registered pipelines
     tripline pipeline run <name> [options]      run one pipeline (an ECS task's command)
+    tripline dbt <dbt arguments>                dbt on the same DuckDB file and budget
     tripline demo                               sample data, every pipeline, dbt, report
     tripline budget                             the memory budget and derived settings
 
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub = names.add_parser(entry.name, help=entry.description)
         entry.add_arguments(sub)
 
+    dbt = commands.add_parser(
+        "dbt", help="run dbt on the project with the same DuckDB file and budget (e.g. dbt build)"
+    )
+    dbt.add_argument("dbt_args", nargs="*", help="arguments for dbt, passed as they are")
     commands.add_parser("demo", help="generate samples, run every pipeline, dbt and the report")
     commands.add_parser("budget", help="show the memory budget and the settings derived from it")
     return parser
@@ -60,7 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     disable_telemetry()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after "dbt" belongs to dbt, options included.
+    dbt_args: list[str] = []
+    if "dbt" in argv and all(a.startswith("-") for a in argv[: argv.index("dbt")]):
+        split = argv.index("dbt") + 1
+        argv, dbt_args = argv[:split], argv[split:]
     args = build_parser().parse_args(argv)
+    args.dbt_args = dbt_args
     try:
         if args.debug:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
@@ -95,6 +107,13 @@ def _dispatch(args: argparse.Namespace, settings: object) -> int:
         summary = entry.run(args, settings)
         if summary.failed_inputs:
             raise _partial(summary.failed_inputs)
+        return 0
+    if args.command == "dbt":
+        from ingestion.dbt_runner import run_dbt
+
+        if not args.dbt_args:
+            raise ConfigurationError("tripline dbt needs a dbt command, e.g. 'tripline dbt build'")
+        run_dbt(args.dbt_args, settings)
         return 0
     if args.command == "demo":
         from ingestion.demo import run_demo
