@@ -68,6 +68,7 @@ def fleet_db(
     backend: str = "pyarrow",
     chunk_sizes: dict[str, int] | None = None,
     tables: Iterable[str] = TABLE_NAMES,
+    first_load: Iterable[str] = (),
 ) -> Iterable[DltResource]:
     """One incremental, merging resource per fleet table.
 
@@ -78,6 +79,9 @@ def fleet_db(
             ``connectorx``.
         chunk_sizes: rows per chunk per table (from the memory budget).
         tables: which tables to load.
+        first_load: tables with no rows in the destination yet: they are appended, which
+            gives the same result as a merge (the source's keys are unique) without the
+            staging copy and the delete-insert of millions of rows.
 
     Returns:
         The resources, one per table, named like the tables.
@@ -99,6 +103,7 @@ def fleet_db(
             "return_type": "arrow_stream",
             "conn": plain.render_as_string(hide_password=False),
         }
+    appended = set(first_load)
     for name in names:
         source = sql_database(
             credentials=engine,
@@ -115,7 +120,9 @@ def fleet_db(
         resource = source.resources[name]
         resource.apply_hints(
             primary_key=table(name).primary_key,
-            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+            write_disposition="append"
+            if name in appended
+            else {"disposition": "merge", "strategy": "delete-insert"},
             incremental=dlt.sources.incremental(
                 CURSOR_COLUMN, lag=CURSOR_LAG_SECONDS, range_start="closed"
             ),

@@ -64,9 +64,18 @@ class PostgresCopyLoader(BaseTableLoader):
                         false_values=["f"],
                     ),
                 )
+                # A pipe returns short reads, so Arrow's batches are small; dlt's per-item
+                # cost (schema checks) is what matters, so hand it whole chunks.
+                pending: list[pa.RecordBatch] = []
+                rows = 0
                 for batch in reader:
-                    if batch.num_rows:
-                        yield pa.Table.from_batches([batch])
+                    pending.append(batch)
+                    rows += batch.num_rows
+                    if rows >= self.chunk_size:
+                        yield pa.Table.from_batches(pending, schema=reader.schema)
+                        pending, rows = [], 0
+                if rows:
+                    yield pa.Table.from_batches(pending, schema=reader.schema)
         except pa.ArrowInvalid:
             if not failure:
                 raise

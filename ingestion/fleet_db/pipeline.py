@@ -6,6 +6,7 @@ import logging
 import os
 import time
 
+import dlt
 import sqlalchemy as sa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -83,6 +84,7 @@ def run_fleet_db(
                 credentials=url.render_as_string(hide_password=False),
                 backend=chosen,
                 chunk_sizes=sizes,
+                first_load=[] if full_refresh else _empty_tables(pipeline),
             )
             _quiet_dlt_warnings()
             try:
@@ -116,6 +118,24 @@ def run_fleet_db(
         return summary
     finally:
         engine.dispose()
+
+
+def _empty_tables(pipeline: dlt.Pipeline) -> list[str]:
+    """Fleet tables the destination has no rows of yet (first run, or after a reset)."""
+    empty = []
+    try:
+        with pipeline.sql_client() as client:
+            for fleet_table in TABLES:
+                name = client.make_qualified_table_name(fleet_table.name)
+                try:
+                    rows = client.execute_sql(f"select exists (select 1 from {name})")
+                except Exception:  # no such table yet
+                    rows = [(False,)]
+                if not rows or not rows[0][0]:
+                    empty.append(fleet_table.name)
+    except Exception:  # no dataset yet
+        return [t.name for t in TABLES]
+    return empty
 
 
 def _quiet_dlt_warnings() -> None:

@@ -13,10 +13,15 @@ and says so.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dlt
+import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from ingestion.core.errors import SourceError
@@ -39,15 +44,10 @@ def reconcile_table(
             return 0  # nothing loaded yet
         duck = client.native_connection
         duck.execute("create or replace temp table _fleet_source_keys (key bigint)")
-        with engine.connect() as connection:
-            result = connection.execution_options(yield_per=KEY_CHUNK).execute(
-                sa.select(source.c[key])
-            )
-            for partition in result.partitions(KEY_CHUNK):
-                keys = pa.table({"key": pa.array([row[0] for row in partition], pa.int64())})
-                duck.register("_fleet_key_chunk", keys)
-                duck.execute("insert into _fleet_source_keys select key from _fleet_key_chunk")
-                duck.unregister("_fleet_key_chunk")
+        for keys in source_keys(engine, source, key):
+            duck.register("_fleet_key_chunk", keys)
+            duck.execute("insert into _fleet_source_keys select key from _fleet_key_chunk")
+            duck.unregister("_fleet_key_chunk")
         missing_sql = (
             f"from {target} as raw where raw.{HARD_DELETE_COLUMN} is null and not exists "
             f"(select 1 from _fleet_source_keys as src where src.key = raw.{key})"
@@ -69,6 +69,38 @@ def reconcile_table(
             )
         duck.execute("drop table _fleet_source_keys")
     return missing
+
+
+def source_keys(engine: sa.Engine, source: sa.TableClause, key: str) -> Iterator[pa.Table]:
+    """The source's primary keys as Arrow chunks: COPY on PostgreSQL, a cursor elsewhere."""
+    query = sa.select(source.c[key])
+    if engine.dialect.name == "postgresql":
+        yield from _copy_keys(engine, query)
+        return
+    with engine.connect() as connection:
+        result = connection.execution_options(yield_per=KEY_CHUNK).execute(query)
+        for partition in result.partitions(KEY_CHUNK):
+            values = np.fromiter((row[0] for row in partition), np.int64, len(partition))
+            yield pa.table({"key": values})
+
+
+def _copy_keys(engine: sa.Engine, query: sa.Select[Any]) -> Iterator[pa.Table]:
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with tempfile.TemporaryFile() as spool:  # ~8 bytes a key; never held in memory whole
+        raw = engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:
+                cursor.copy_expert(f"copy ({sql}) to stdout", spool)  # type: ignore[attr-defined]
+        finally:
+            raw.close()
+        spool.seek(0)
+        reader = pacsv.open_csv(
+            spool,
+            read_options=pacsv.ReadOptions(column_names=["key"], block_size=4 << 20),
+            convert_options=pacsv.ConvertOptions(column_types={"key": pa.int64()}),
+        )
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
 
 
 def _has_column(client: object, table_name: str, column: str) -> bool:
