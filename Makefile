@@ -8,7 +8,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: venv demo test lint pytest dbt-build docs bench services clean
+.PHONY: venv demo test lint bench services diagrams clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Tripline needs Python 3.11)"; exit 1; }
@@ -35,8 +35,13 @@ lint: venv
 services:
 	bash scripts/services.sh
 
+## bench: the trips benchmark (bench/RESULTS.md); other benches: python -m bench.<name>_bench
 bench: venv
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.trips_bench
+
+## diagrams: render architecture/diagrams/*.mmd to SVG (mermaid-cli on Debian's Chromium)
+diagrams:
+	bash scripts/render_diagrams.sh
 
 clean:
 	rm -rf data target logs bench/work
