@@ -19,7 +19,6 @@ from types import FrameType
 
 import dlt
 
-from ingestion.core.errors import SourceError
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
 from ingestion.core.pipeline import open_pipeline, recover_interrupted
@@ -136,9 +135,12 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
                 stop_at if stop_at is not None else "the end (follow)",
             )
             deadline = time.monotonic() + options.follow_for if options.follow_for else None
+            uncommitted: dict[int, int] | None = None
             while not stop.event.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     break
+                if uncommitted is not None and consumer.commit(uncommitted):
+                    uncommitted = None  # the group caught up after a broker outage
                 batch = Batch(consumer, positions, limits, stop_at, stop.event)
                 if batch.finished:
                     break
@@ -147,8 +149,8 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
                     if not batch.first_page:
                         continue
                 info = pipeline.run(fleet_events(batch), loader_file_format="parquet")
-                consumer.commit(batch.positions)
                 positions = batch.positions
+                uncommitted = None if consumer.commit(positions) else dict(positions)
                 totals.add(batch.counts)
                 summary.inputs += 1
                 summary.load_ids.extend(info.loads_ids)
@@ -159,8 +161,8 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
                     batch.counts.valid,
                     batch.counts.dead_letters,
                 )
-        except SourceError:
-            raise
+            if uncommitted is not None:
+                consumer.commit(uncommitted)
         finally:
             consumer.close()
         after = _count_events(pipeline)

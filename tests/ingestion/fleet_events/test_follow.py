@@ -1,0 +1,86 @@
+"""``--follow``: micro-batches keep up, survive a broker restart, and stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ingestion.fleet_events.generator import GeneratorOptions, generate
+from tests.helpers import REPO, TRIPLINE
+from tests.ingestion.fleet_events.helpers import committed_offsets, high_watermarks, query
+
+RAW = "raw_fleet_events"
+
+
+def _wait_committed(bootstrap: str, topic: str, timeout: float) -> None:
+    """Until the consumer group's commits (made after each load) reach the end of the topic."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if committed_offsets(bootstrap, topic) == high_watermarks(bootstrap, topic):
+                return
+        except Exception:  # the broker may still be coming back
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"follow run did not catch up within {timeout} s")
+
+
+def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
+    if kafka.external:
+        pytest.skip("KAFKA_BOOTSTRAP_SERVERS points at a broker this test cannot restart")
+    first = generate(kafka.bootstrap, GeneratorOptions(trips=1_000, seed=31, topic=topic))
+    follower = subprocess.Popen(
+        [
+            TRIPLINE,
+            "pipeline",
+            "run",
+            "fleet_events",
+            "--bootstrap",
+            kafka.bootstrap,
+            "--topic",
+            topic,
+            "--follow",
+            "--batch-seconds",
+            "1",
+            "--follow-for",
+            "240",
+        ],
+        cwd=REPO,
+        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_committed(kafka.bootstrap, topic, 60)
+        # The broker goes away while the second wave is being produced and consumed.
+        with ThreadPoolExecutor(1) as pool:
+            wave = pool.submit(
+                generate,
+                kafka.bootstrap,
+                GeneratorOptions(trips=1_500, seed=32, topic=topic, rate=1_500),
+            )
+            time.sleep(1.5)
+            kafka.restart(down_seconds=3)
+            second = wave.result(timeout=120)
+        _wait_committed(kafka.bootstrap, topic, 90)
+        follower.send_signal(signal.SIGTERM)
+        stdout, stderr = follower.communicate(timeout=60)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0, stderr
+    assert "SIGTERM received" in stderr
+    assert "rows read" in stdout  # the summary of a clean stop
+
+    total, distinct = query(
+        tripline_env, f"select count(*), count(distinct event_id) from {RAW}.trip_events"
+    )[0]
+    assert total == distinct == first.valid_events + second.valid_events
+    dead = query(tripline_env, f"select count(*) from {RAW}.trip_events_dead_letter")[0][0]
+    assert dead == first.malformed + second.malformed
