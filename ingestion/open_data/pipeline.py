@@ -91,7 +91,11 @@ def run_open_data(
         log.info("open_data: reading %s (page size %d)", options.resource_url, options.page_size)
         try:
             info = pipeline.run(
-                open_data(options, session), refresh="drop_sources" if full_refresh else None
+                open_data(options, session),
+                refresh="drop_sources" if full_refresh else None,
+                # DuckDB reads Parquet load files in bulk; its default, one INSERT ... VALUES
+                # statement per file, is several times slower and larger in memory.
+                loader_file_format="parquet",
             )
         except Exception as exc:
             recover_interrupted(pipeline)

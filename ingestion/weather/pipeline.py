@@ -188,7 +188,11 @@ def run_weather(
             session = retrying_session("weather", policy, stats)
             source = weather(options, session, todo, forecast)
             try:
-                info = pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+                info = pipeline.run(
+                    source,
+                    refresh="drop_sources" if full_refresh else None,
+                    loader_file_format="parquet",  # bulk reads in DuckDB, see open_data
+                )
             except Exception as exc:
                 recover_interrupted(pipeline)
                 raise SourceError(describe_failure(exc, policy)) from exc
