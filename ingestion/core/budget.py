@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def resolve_budget(
-    environ: dict[str, str] | None = None, cgroup_root: Path = Path("/sys/fs/cgroup")
+    environ: Mapping[str, str] | None = None, cgroup_root: Path = Path("/sys/fs/cgroup")
 ) -> MemoryBudget:
     """The budget in force: ``TRIPLINE_MEMORY_LIMIT``, else the cgroup limit, else 4 GB."""
     env = os.environ if environ is None else environ

@@ -16,7 +16,7 @@ from ingestion.core.duckdb_config import duckdb_config
 from ingestion.core.settings import load_settings
 
 
-class Plugin(BasePlugin):  # type: ignore[misc]
+class Plugin(BasePlugin):
     """Applies the Tripline memory budget to dbt's DuckDB connection."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ resolves itself (credentials, source options); these are the few Tripline-wide s
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class Settings:
         return self.duckdb_path.parent / "pipelines"
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     duckdb_path = Path(env.get("TRIPLINE_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
     return Settings(

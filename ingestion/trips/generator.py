@@ -88,7 +88,8 @@ class _ZoneModel:
 
 def _normalised(weights: Sequence[float]) -> np.ndarray:
     array = np.asarray(weights, dtype=np.float64)
-    return array / array.sum()
+    normalised: np.ndarray = array / array.sum()
+    return normalised
 
 
 def _zone_model(kind: str) -> _ZoneModel:
@@ -134,7 +135,8 @@ def _categorical(
     """``rng.choice(values, p=p)`` by inverse CDF: several times faster for large ``n``."""
     cdf = np.cumsum(p)
     index = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
-    return np.asarray(values)[np.minimum(index, len(cdf) - 1)]
+    drawn: np.ndarray = np.asarray(values)[np.minimum(index, len(cdf) - 1)]
+    return drawn
 
 
 def _draw_chunk(
@@ -461,7 +463,7 @@ def generate(
     """Write every (kind, month) file, the zone lookup and the manifest into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     # Insertion order keeps a file byte-identical for a seed.
-    config = {"preserve_insertion_order": "true"}
+    config: dict[str, str | bool | int | float | list[str]] = {"preserve_insertion_order": "true"}
     if settings is not None:
         config["memory_limit"] = settings.budget.duckdb_memory_limit
     con = duckdb.connect(config=config)

@@ -142,7 +142,7 @@ def _run_route(
     started = time.perf_counter()
     try:
         source = tlc_file(file, local, route, work_dir, settings, outcome)
-        info = pipeline.run(source, refresh="drop_sources" if refresh else None)
+        info = pipeline.run(source, refresh="drop_sources") if refresh else pipeline.run(source)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
         for leftover in work_dir.parent.glob(f"{work_dir.name}_rejects.parquet"):

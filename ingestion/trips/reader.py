@@ -87,13 +87,13 @@ def _projection(
         )
     select = []
     for column in schema.columns:
-        header = by_column.get(column.name)
-        if not header:
+        found = by_column.get(column.name)
+        if not found:
             value = f"cast(null as {column.duckdb_type})"
         elif column.duckdb_type == "BIGINT":
-            value = f"cast(round(src.{_quote(header)}) as BIGINT)"
+            value = f"cast(round(src.{_quote(found)}) as BIGINT)"
         else:
-            value = f"cast(src.{_quote(header)} as {column.duckdb_type})"
+            value = f"cast(src.{_quote(found)} as {column.duckdb_type})"
         select.append(f"{value} as {_quote(column.name)}")
     known = {c.name for c in schema.columns}
     for header in extras:

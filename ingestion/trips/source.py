@@ -22,7 +22,7 @@ from typing import Any
 
 import dlt
 import pyarrow.parquet as pq
-from dlt.common.schema.typing import TColumnSchema
+from dlt.common.schema.typing import TColumnSchema, TWriteDisposition
 from dlt.extract.resource import DltResource
 
 from ingestion.core.settings import Settings
@@ -92,7 +92,7 @@ def tlc_file(
         The data resource, and on the quarantine route the rejects resource.
     """
     schema = file.kind.schema
-    disposition = "replace" if schema.kind == "zones" else "append"
+    disposition: TWriteDisposition = "replace" if schema.kind == "zones" else "append"
     converted: dict[str, Converted] = {}
 
     def strict_rows() -> Iterator[Any]:
