@@ -193,7 +193,8 @@ class _QuietServer(ThreadingHTTPServer):
 @contextmanager
 def serve_api(route: Route) -> Iterator[ApiServer]:
     """Serve ``route`` on ``http://127.0.0.1:<free port>`` in a background thread."""
-    faults, log, lock = Faults(), [], threading.Lock()
+    faults, lock = Faults(), threading.Lock()
+    log: list[LoggedRequest] = []
     server = _QuietServer(("127.0.0.1", 0), _handler(route, faults, log, lock))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -226,5 +226,5 @@ def configured(env_name: str, dlt_key: str, default: str) -> str:
         return value
     import dlt  # dlt's config providers are only needed here
 
-    found = dlt.config.get(dlt_key)
+    found: Any = dlt.config.get(dlt_key)
     return str(found) if found not in (None, "") else default

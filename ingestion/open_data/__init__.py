@@ -23,7 +23,8 @@ from typing import Any
 import dlt
 import requests
 from dlt.sources import DltResource
-from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
+from dlt.sources.rest_api import rest_api_resources
+from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from ingestion.open_data.helpers import quarantine_incomplete
 from ingestion.open_data.settings import (

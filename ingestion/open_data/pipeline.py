@@ -92,7 +92,7 @@ def run_open_data(
         try:
             info = pipeline.run(
                 open_data(options, session),
-                refresh="drop_sources" if full_refresh else None,
+                refresh="drop_sources" if full_refresh else None,  # type: ignore[arg-type]
                 # DuckDB reads Parquet load files in bulk; its default, one INSERT ... VALUES
                 # statement per file, is several times slower and larger in memory.
                 loader_file_format="parquet",

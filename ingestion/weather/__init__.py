@@ -18,7 +18,8 @@ from typing import Any
 import dlt
 import requests
 from dlt.sources import DltResource
-from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
+from dlt.sources.rest_api import rest_api_resources
+from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from ingestion.weather.helpers import Window, hourly_rows
 from ingestion.weather.settings import (

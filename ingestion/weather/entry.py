@@ -44,18 +44,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> RunSummary:
 def _demo(settings: Settings) -> RunSummary:
     open_meteo = import_devserver("open_meteo")
     with open_meteo.serve_open_meteo() as server:
-        options = load_weather_settings()
-        options = type(options)(
+        defaults = load_weather_settings()
+        options = type(defaults)(
             archive_url=f"{server.url}/v1/archive",
             forecast_url=f"{server.url}/v1/forecast",
-            window_days=options.window_days,
+            window_days=defaults.window_days,
         )
-        try:
-            summary = run_weather(settings, options)
-        except Exception as exc:  # no trips loaded: fall back to the demo's trip months
-            if "no date range" not in str(exc):
-                raise
-            summary = run_weather(settings, options, DEMO_START, DEMO_END)
+        summary = run_weather(settings, options, fallback=(DEMO_START, DEMO_END))
     summary.emit(log, settings.log_format)
     return summary
 

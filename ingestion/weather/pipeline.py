@@ -86,7 +86,11 @@ def loaded_days(pipeline: dlt.Pipeline) -> set[date]:
 
 
 def requested_days(
-    pipeline: dlt.Pipeline, start: str | None, end: str | None, timezone: str
+    pipeline: dlt.Pipeline,
+    start: str | None,
+    end: str | None,
+    timezone: str,
+    fallback: tuple[str, str] | None = None,
 ) -> tuple[list[date], str]:
     """The days this run should hold, and where that choice came from."""
     if start or end:
@@ -100,13 +104,15 @@ def requested_days(
         days, origin = month_days(months), f"months in raw_tlc.yellow_trips ({', '.join(months)})"
     else:
         first, last = configured_range()
+        origin = "configured range"
+        if not (first and last) and fallback:
+            (first, last), origin = fallback, "fallback range"
         if not (first and last):
             raise ConfigurationError(
                 "weather: no date range: load trips first, or pass --start/--end "
                 "(or set TRIPLINE_WEATHER_START and TRIPLINE_WEATHER_END)"
             )
         days = day_range(_parse_day(first, "start"), _parse_day(last, "end"))
-        origin = "configured range"
     if not days:
         raise ConfigurationError("weather: the date range is empty (end before start)")
     today = datetime.now(ZoneInfo(timezone)).date()
@@ -161,8 +167,12 @@ def run_weather(
     end: str | None = None,
     forecast: bool = True,
     full_refresh: bool = False,
+    fallback: tuple[str, str] | None = None,
 ) -> RunSummary:
-    """Load missing history days (in windows) and replace the forecast."""
+    """Load missing history days (in windows) and replace the forecast.
+
+    ``fallback`` is the range used when there are no trips and no configured range.
+    """
     summary = RunSummary(PIPELINE_NAME, DATASET)
     started = time.perf_counter()
     policy = RetryPolicy.from_env()
@@ -170,7 +180,7 @@ def run_weather(
     with PeakTreeMemory() as memory:
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
         recover_interrupted(pipeline)
-        days, origin = requested_days(pipeline, start, end, options.timezone)
+        days, origin = requested_days(pipeline, start, end, options.timezone, fallback)
         done = set() if full_refresh else loaded_days(pipeline)
         todo = windows([d for d in days if d not in done], options.window_days)
         summary.skipped_inputs = len([d for d in days if d in done])
@@ -190,7 +200,7 @@ def run_weather(
             try:
                 info = pipeline.run(
                     source,
-                    refresh="drop_sources" if full_refresh else None,
+                    refresh="drop_sources" if full_refresh else None,  # type: ignore[arg-type]
                     loader_file_format="parquet",  # bulk reads in DuckDB, see open_data
                 )
             except Exception as exc:

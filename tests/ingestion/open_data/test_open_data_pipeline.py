@@ -192,3 +192,11 @@ def test_cli_runs_and_fails_in_one_line(open_data_env: Settings, socrata: Served
     assert (
         "page $offset=0 $limit=1000 failed after 3 attempts" in bad.stderr.strip().splitlines()[-1]
     )
+
+
+def test_demo_starts_its_devserver_and_loads(tripline_env: Settings):
+    from ingestion.open_data.entry import DEMO_VEHICLES, PIPELINE
+
+    assert PIPELINE.demo is not None
+    summary = PIPELINE.demo(tripline_env)
+    assert summary.rows_loaded == DEMO_VEHICLES and summary.reconciles

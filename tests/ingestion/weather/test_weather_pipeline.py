@@ -239,3 +239,12 @@ def test_cli_runs_and_fails_in_one_line(weather_env: Settings, meteo: ApiServer)
     assert bad.returncode == 3
     last = bad.stderr.strip().splitlines()[-1]
     assert "/v1/archive" in last and "window 2024-02-01..2024-02-01" in last
+
+
+def test_demo_starts_its_devserver_and_loads(tripline_env: Settings):
+    from ingestion.weather.entry import PIPELINE
+
+    assert PIPELINE.demo is not None
+    summary = PIPELINE.demo(tripline_env)
+    assert summary.extra["history hours"] == 91 * 24 - 1  # Jan-Mar 2024, DST starts 10 March
+    assert summary.extra["forecast hours"] == 48
