@@ -8,6 +8,7 @@ with a password, and ``stop()`` ends exactly that process.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -139,6 +140,7 @@ def start_mariadb(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     server = MariaDbServer(root, port, password, process, database, owns_root)
+    atexit.register(server.stop)  # a script that dies still stops its server
     try:
         wait_for_port(port, process, timeout, log)
         _create_database(server)

@@ -9,6 +9,7 @@ PostgreSQL refuses to run, so the server runs as pgserver's unprivileged ``pgser
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -173,6 +174,7 @@ def start_postgres(
             command, stdout=log_file, stderr=subprocess.STDOUT, user=user, start_new_session=True
         )
     server = PostgresServer(root, port, password, process, database, owns_root)
+    atexit.register(server.stop)  # a script that dies still stops its server
     try:
         wait_for_port(port, process, timeout, log)
         _create_database(server, database)

@@ -52,12 +52,25 @@ def json_as_text(table: sa.Table) -> sa.Table:
     return table
 
 
-def _with_hard_delete_column(item: Any) -> Any:
-    """Add the (empty) column key reconciliation fills, typed, to each Arrow chunk."""
-    if isinstance(item, pa.Table) and HARD_DELETE_COLUMN not in item.column_names:
-        return item.append_column(
-            pa.field(HARD_DELETE_COLUMN, pa.timestamp("us", tz="UTC")),
-            pa.nulls(item.num_rows, pa.timestamp("us", tz="UTC")),
+def _with_tripline_columns(item: Any) -> Any:
+    """Add ``_dlt_load_id`` and the (empty) hard-delete column to each Arrow chunk.
+
+    dlt adds ``_dlt_load_id`` to Arrow data only by rewriting every Parquet file in the
+    normalize step; a constant column added here costs nothing, and recovery, freshness and
+    dbt's ``loaded_at`` need it.
+    """
+    if not isinstance(item, pa.Table):
+        return item
+    if HARD_DELETE_COLUMN not in item.column_names:
+        timestamp = pa.timestamp("us", tz="UTC")
+        item = item.append_column(
+            pa.field(HARD_DELETE_COLUMN, timestamp), pa.nulls(item.num_rows, timestamp)
+        )
+    if "_dlt_load_id" not in item.column_names:
+        load_id = dlt.current.load_package_state()["load_id"]
+        item = item.append_column(
+            pa.field("_dlt_load_id", pa.string(), nullable=False),
+            pa.array([load_id], pa.string()).take(pa.array([0] * item.num_rows, pa.int32())),
         )
     return item
 
@@ -128,4 +141,4 @@ def fleet_db(
             ),
             columns=[{"name": "equipment", "data_type": "json"}] if name == "vehicles" else None,
         )
-        yield resource.add_map(_with_hard_delete_column)
+        yield resource.add_map(_with_tripline_columns)
