@@ -19,6 +19,7 @@ change gets a later ``:updated_at``. ``require_token`` makes the server answer 4
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import threading
@@ -83,6 +84,7 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+@functools.lru_cache(maxsize=200_000)
 def _parse_stamp(text: str) -> datetime:
     """Socrata accepts ISO 8601 with or without ``Z`` and fractional seconds."""
     value = text.strip().removesuffix("Z")
@@ -158,8 +160,9 @@ class FhvDataset:
             return changed
 
     def snapshot(self) -> list[dict[str, str]]:
+        """The records as they are now (a new list; records are copied when served)."""
         with self.lock:
-            return [dict(r) for r in self.records]
+            return list(self.records)
 
 
 def _column(name: str) -> str:

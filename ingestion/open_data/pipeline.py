@@ -75,9 +75,16 @@ def describe_failure(exc: BaseException, policy: RetryPolicy) -> str:
 
 
 def run_open_data(
-    settings: Settings, options: OpenDataSettings, full_refresh: bool = False
+    settings: Settings,
+    options: OpenDataSettings,
+    full_refresh: bool = False,
+    loader_file_format: str = "parquet",
 ) -> RunSummary:
-    """Load new and changed FHV vehicle records into ``raw_open_data``."""
+    """Load new and changed FHV vehicle records into ``raw_open_data``.
+
+    ``loader_file_format`` exists for ``bench/apis_bench.py``, which compares dlt's default
+    (``insert_values``) with Parquet.
+    """
     summary = RunSummary(PIPELINE_NAME, DATASET)
     started = time.perf_counter()
     policy = RetryPolicy.from_env()
@@ -95,7 +102,7 @@ def run_open_data(
                 refresh="drop_sources" if full_refresh else None,  # type: ignore[arg-type]
                 # DuckDB reads Parquet load files in bulk; its default, one INSERT ... VALUES
                 # statement per file, is several times slower and larger in memory.
-                loader_file_format="parquet",
+                loader_file_format=loader_file_format,  # type: ignore[arg-type]
             )
         except Exception as exc:
             recover_interrupted(pipeline)
