@@ -32,6 +32,7 @@ class Section:
     question: str
     headlines: list[str]
     chart: str
+    caption: str
     table: list[list[str]] = field(default_factory=list)
 
 
@@ -73,6 +74,7 @@ def demand(con: duckdb.DuckDBPyConnection) -> Section:
             "Pickups by borough: " + ", ".join(f"{name} {_pct(s)}" for name, s in boroughs) + ".",
         ],
         svg.heatmap(list(DAYS), [f"{h:02d}" for h in range(24)], grid, _int),
+        "Valid trips by pickup day and hour (all boroughs); darker is busier.",
     )
 
 
@@ -95,6 +97,7 @@ def zone_pairs(con: duckdb.DuckDBPyConnection) -> Section:
             f"Most revenue: {by_revenue[0]} → {by_revenue[1]} ({_usd(by_revenue[2])}).",
         ],
         svg.bar_chart([f"{a} → {b}" for a, b, *_ in top], [float(r[2]) for r in top], _int),
+        "The ten pickup → dropoff zone pairs with the most valid trips.",
     )
 
 
@@ -116,6 +119,7 @@ def airports(con: duckdb.DuckDBPyConnection) -> Section:
             + ".",
         ],
         svg.bar_chart([r[0] for r in rows], [float(r[3]) for r in rows], _pct),
+        "Share of all revenue from trips to or from each airport.",
         [["Airport", "Trips", "Share of trips", "Share of revenue", "Median fare", "Median min"]]
         + [[r[0], _int(r[1]), _pct(r[2]), _pct(r[3]), _usd(r[4]), f"{r[5]:.1f}"] for r in rows],
     )
@@ -146,6 +150,7 @@ def tipping(con: duckdb.DuckDBPyConnection) -> Section:
             f"{low[0]} ({_pct(low[1])}).",
         ],
         svg.bar_chart([b[0] for b in bands], [float(b[1] or 0) for b in bands], _pct),
+        "Tip rate (tips / fares) of card trips by distance band.",
     )
 
 
@@ -184,6 +189,7 @@ def efficiency(con: duckdb.DuckDBPyConnection) -> Section:
             "(chart: average speed by pickup hour).",
         ],
         svg.line_chart([f"{h:02d}" for h in range(24)], series, lambda v: f"{v:.0f} mph"),
+        "Average speed (miles / hours with a passenger) by pickup hour, busiest boroughs.",
     )
 
 
@@ -210,6 +216,7 @@ def daily(con: duckdb.DuckDBPyConnection) -> Section:
         svg.line_chart(
             [f"{d:%m-%d}" for d, _ in days], {"trips per day": [float(t) for _, t in days]}, _int
         ),
+        "Valid trips per pickup day.",
         [["Month", "Trips", "Revenue", "Avg fare", "Avg miles", "Avg min", "Trips MoM"]]
         + [
             [
@@ -241,6 +248,7 @@ def data_quality(con: duckdb.DuckDBPyConnection) -> Section:
             "are left out of the insights (kept in fct_trips with their flags).",
         ],
         svg.bar_chart([r[0] for r in rules], [float(r[2]) for r in rules], _pct),
+        "Share of all rows failing each rule, all months.",
         [["Rule", "Failing rows", "Share"]] + [[r[0], _int(r[1]), _pct(r[2])] for r in rules],
     )
 
@@ -267,7 +275,8 @@ def render(sections: list[Section], generated: str) -> str:
         items = "".join(f"<li>{escape(h)}</li>" for h in section.headlines)
         body.append(
             f'<section><h2>{escape(section.title)}</h2><p class="q">{escape(section.question)}'
-            f"</p><ul>{items}</ul>{section.chart}{table}</section>"
+            f"</p><ul>{items}</ul><figure>{section.chart}<figcaption>{escape(section.caption)}"
+            f"</figcaption></figure>{table}</section>"
         )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -276,6 +285,7 @@ def render(sections: list[Section], generated: str) -> str:
         "section{border-top:1px solid #ddd;padding:0.5em 0 1em}.q{color:#555;font-style:italic}"
         "table{border-collapse:collapse;font-size:13px;margin-top:0.5em}"
         "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+        "figure{margin:0.5em 0}figcaption{color:#555;font-size:13px}"
         "</style></head><body><h1>Tripline insights</h1>"
         "<p>Yellow taxi trips, from the dbt insight marts (valid trips only; see question 7). "
         "Times are New York local time; money is US dollars; revenue is total_amount. "
