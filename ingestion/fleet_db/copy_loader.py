@@ -56,6 +56,8 @@ class PostgresCopyLoader(BaseTableLoader):
                         column_names=schema.names,
                         block_size=max(1 << 20, self.chunk_size * _BYTES_PER_ROW),
                     ),
+                    # Text may hold raw newlines; COPY quotes such values.
+                    parse_options=pacsv.ParseOptions(newlines_in_values=True),
                     convert_options=pacsv.ConvertOptions(
                         column_types=schema,
                         strings_can_be_null=True,
