@@ -200,3 +200,16 @@ def test_demo_starts_its_devserver_and_loads(tripline_env: Settings):
     assert PIPELINE.demo is not None
     summary = PIPELINE.demo(tripline_env)
     assert summary.rows_loaded == DEMO_VEHICLES and summary.reconciles
+
+
+def test_full_refresh_reads_everything_again(open_data_env: Settings, socrata: Served):
+    server, dataset = socrata
+    run_open_data(open_data_env, load_open_data_settings())
+    del dataset.records[2000:]
+    server.clear_log()
+    summary = run_open_data(open_data_env, load_open_data_settings(), full_refresh=True)
+    assert server.logged(RESOURCE_PATH)[0].params["$where"] == (
+        ":updated_at > '1970-01-01T00:00:00.000'"
+    )
+    assert summary.rows_loaded == 2000
+    assert query(open_data_env, "select count(*) from raw_open_data.fhv_vehicles")[0][0] == 2000

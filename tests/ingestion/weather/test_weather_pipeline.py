@@ -248,3 +248,13 @@ def test_demo_starts_its_devserver_and_loads(tripline_env: Settings):
     summary = PIPELINE.demo(tripline_env)
     assert summary.extra["history hours"] == 91 * 24 - 1  # Jan-Mar 2024, DST starts 10 March
     assert summary.extra["forecast hours"] == 48
+
+
+def test_full_refresh_requests_every_day_again(weather_env: Settings, meteo: ApiServer):
+    run_weather(weather_env, options(meteo), "2024-01-01", "2024-01-03", forecast=False)
+    meteo.clear_log()
+    run_weather(
+        weather_env, options(meteo), "2024-01-02", "2024-01-03", forecast=False, full_refresh=True
+    )
+    assert archive_windows(meteo) == [("2024-01-02", "2024-01-03")]
+    assert query(weather_env, "select count(*) from raw_weather.hourly")[0][0] == 48
