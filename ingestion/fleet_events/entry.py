@@ -86,6 +86,11 @@ def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--drivers", type=int, default=DEFAULT_DRIVERS, help="driver ids 1..N")
     parser.add_argument("--vehicles", type=int, default=DEFAULT_VEHICLES, help="vehicle ids 1..M")
+    parser.add_argument(
+        "--span-minutes",
+        type=float,
+        help="trips requested over the last N minutes (default 360; 45 with --rate)",
+    )
     parser.add_argument("--seed", type=int, help="random seed (default: fresh ids each run)")
     parser.add_argument("--report-json", type=Path, help="also write the counts here as JSON")
 
@@ -103,6 +108,7 @@ def _run_generator(args: argparse.Namespace, settings: Settings) -> str:
         vehicles=args.vehicles,
         partitions=args.partitions,
         topic=args.topic,
+        span_minutes=args.span_minutes or (45.0 if args.rate else 360.0),
     )
     report = generate(args.bootstrap, options)
     if args.report_json:

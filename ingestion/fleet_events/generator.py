@@ -56,7 +56,8 @@ class GeneratorOptions:
     late_rate: float = 0.01
     malformed_rate: float = 0.005
     cancel_rate: float = 0.08
-    # Trips are requested over the last ``span_minutes`` (default: the last six hours).
+    # Trips are requested over the last ``span_minutes`` (default: the last six hours;
+    # ``--rate`` live runs default to the last 45 minutes).
     span_minutes: float = 360.0
 
 
@@ -129,14 +130,20 @@ class _TripFactory:
         }
 
     def trip(self) -> tuple[list[dict[str, Any]], str]:
-        """One trip's events in event-time order, and its outcome."""
+        """One trip's events up to now in event-time order, and its outcome so far.
+
+        A trip requested recently may still be under way: its later events lie in the future
+        and are not sent (outcome ``in_progress``).
+        """
+        events, outcome = self._lifecycle()
+        sent = [e for e in events if e["event_time"] <= _iso(self.now)]
+        return sent, outcome if len(sent) == len(events) else "in_progress"
+
+    def _lifecycle(self) -> tuple[list[dict[str, Any]], str]:
         rng, opts = self.rng, self.options
         trip: dict[str, Any] = {"trip_id": f"T-{self._id()}"}
         pickup, dropoff = _zone(rng), _zone(rng)
-        if opts.rate:  # live: the trip is being requested now
-            requested = self.now
-        else:
-            requested = self.now - timedelta(minutes=rng.random() * opts.span_minutes + 60)
+        requested = self.now - timedelta(minutes=rng.random() * opts.span_minutes)
         events = [
             self._event(
                 "trip_requested",
