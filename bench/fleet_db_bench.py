@@ -178,7 +178,9 @@ def _write(results: dict[str, list[Measured]], args: argparse.Namespace) -> None
         f"{platform.python_version()}; PostgreSQL 16 (pgserver) on 127.0.0.1; "
         f"budget {BUDGET}; {args.drivers:,} drivers, {args.shifts:,} shifts; median of "
         f"{args.repeat} run(s) per variant, run one after the other. Peak = resident memory of "
-        "the whole client process tree (the database server excluded), sampled every 20 ms.",
+        "the whole client process tree (the database server excluded), sampled every 20 ms. "
+        f"Load average at the end: {os.getloadavg()[0]:.1f} (other work shared the 2 cores; "
+        "compare variants within this table, not across runs).",
         "",
         "| Variant | Wall s | Shifts rows/s | Peak MB | Throughput vs baseline |",
         "|---|---|---|---|---|",
@@ -187,7 +189,7 @@ def _write(results: dict[str, list[Measured]], args: argparse.Namespace) -> None
         seconds = median_seconds(variant)
         peak = max(m.peak_bytes for m in runs) / MIB
         label = (
-            "baseline: psql COPY CSV | DuckDB read_csv (shifts only)"
+            "baseline: psql COPY CSV piped into DuckDB read_csv (shifts only)"
             if variant == "baseline"
             else f"tripline pipeline run fleet_db --backend {variant}"
         )

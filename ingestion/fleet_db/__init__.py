@@ -15,6 +15,7 @@ import dlt
 import pyarrow as pa
 import sqlalchemy as sa
 from dlt.common.configuration.specs import ConnectionStringCredentials
+from dlt.common.schema.typing import TWriteDispositionConfig
 from dlt.extract.resource import DltResource
 from dlt.sources.sql_database import sql_database
 from sqlalchemy.dialects import mysql
@@ -29,6 +30,9 @@ from ingestion.fleet_db.settings import (
     TABLE_NAMES,
     table,
 )
+
+APPEND: TWriteDispositionConfig = "append"
+MERGE: TWriteDispositionConfig = {"disposition": "merge", "strategy": "delete-insert"}
 
 
 def adapt_type(sql_type: Any) -> Any:
@@ -133,9 +137,7 @@ def fleet_db(
         resource = source.resources[name]
         resource.apply_hints(
             primary_key=table(name).primary_key,
-            write_disposition="append"
-            if name in appended
-            else {"disposition": "merge", "strategy": "delete-insert"},
+            write_disposition=APPEND if name in appended else MERGE,
             incremental=dlt.sources.incremental(
                 CURSOR_COLUMN, lag=CURSOR_LAG_SECONDS, range_start="closed"
             ),

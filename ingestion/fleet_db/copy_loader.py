@@ -20,6 +20,8 @@ from dlt.common.libs.pyarrow import get_py_arrow_datatype
 from dlt.destinations.impl.duckdb.factory import duckdb as duckdb_factory
 from dlt.sources.sql_database.helpers import BaseTableLoader
 
+from ingestion.fleet_db.helpers import pg_copy
+
 _CAPS = duckdb_factory().capabilities()
 # Bytes of CSV per Arrow block: about 100 bytes a row, so one block is roughly one chunk.
 _BYTES_PER_ROW = 100
@@ -35,16 +37,11 @@ class PostgresCopyLoader(BaseTableLoader):
         failure: list[BaseException] = []
 
         def pump() -> None:
-            raw = self.engine.raw_connection()
             try:
-                with os.fdopen(write_fd, "wb", buffering=1 << 20) as sink, raw.cursor() as cursor:
-                    cursor.copy_expert(  # type: ignore[attr-defined]
-                        f"copy ({query}) to stdout with (format csv)", sink
-                    )
+                with os.fdopen(write_fd, "wb", buffering=1 << 20) as sink:
+                    pg_copy(self.engine, f"copy ({query}) to stdout with (format csv)", sink)
             except BaseException as exc:  # re-raised in the reading thread below
                 failure.append(exc)
-            finally:
-                raw.close()
 
         thread = threading.Thread(target=pump, name="pg-copy", daemon=True)
         thread.start()
@@ -96,6 +93,6 @@ class PostgresCopyLoader(BaseTableLoader):
             elif data_type == "timestamp":
                 arrow_type = pa.timestamp("us", tz="UTC")
             else:
-                arrow_type = get_py_arrow_datatype(hint, _CAPS, "UTC")  # type: ignore[arg-type]
+                arrow_type = get_py_arrow_datatype(hint, _CAPS, "UTC")
             fields.append(pa.field(column.name, arrow_type))
         return pa.schema(fields)

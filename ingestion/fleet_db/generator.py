@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
-from ingestion.fleet_db.helpers import create_engine, parse_dsn
+from ingestion.fleet_db.helpers import create_engine, parse_dsn, pg_copy
 from ingestion.fleet_db.schema import fleet_metadata, schema_for
 from ingestion.fleet_db.settings import PG_SCHEMA
 
@@ -342,16 +342,8 @@ def _copy_in(engine: sa.Engine, table: sa.Table, chunk: pa.Table) -> None:
     pacsv.write_csv(chunk, buffer, pacsv.WriteOptions(include_header=False))
     buffer.seek(0)
     columns = ", ".join(chunk.column_names)
-    raw = engine.raw_connection()
-    try:
-        with raw.cursor() as cursor:
-            cursor.copy_expert(  # type: ignore[attr-defined]
-                f"copy {table.schema}.{table.name} ({columns}) from stdin with (format csv)",
-                buffer,
-            )
-        raw.commit()
-    finally:
-        raw.close()
+    sql = f"copy {table.schema}.{table.name} ({columns}) from stdin with (format csv)"
+    pg_copy(engine, sql, buffer, commit=True)
 
 
 def _insert(engine: sa.Engine, table: sa.Table, chunk: pa.Table) -> None:
@@ -390,22 +382,18 @@ def _mutate(engine: sa.Engine, seed: int) -> MutateReport:
         max_shift = int(
             connection.execute(sa.select(sa.func.max(shifts.c.shift_id))).scalar_one() or 0
         )
-        live_drivers = [
-            int(r)
-            for r in connection.execute(
-                sa.select(drivers.c.driver_id)
-                .where(drivers.c.deleted_at.is_(None))
-                .order_by(drivers.c.driver_id)
-            ).scalars()
-        ]
-        live_vehicles = [
-            int(r)
-            for r in connection.execute(
-                sa.select(vehicles.c.vehicle_id)
-                .where(vehicles.c.deleted_at.is_(None))
-                .order_by(vehicles.c.vehicle_id)
-            ).scalars()
-        ]
+        live_drivers = _ids(
+            connection,
+            sa.select(drivers.c.driver_id)
+            .where(drivers.c.deleted_at.is_(None))
+            .order_by(drivers.c.driver_id),
+        )
+        live_vehicles = _ids(
+            connection,
+            sa.select(vehicles.c.vehicle_id)
+            .where(vehicles.c.deleted_at.is_(None))
+            .order_by(vehicles.c.vehicle_id),
+        )
         shift_ids = np.array(
             connection.execute(
                 sa.select(shifts.c.shift_id)
@@ -506,6 +494,11 @@ def _mutate(engine: sa.Engine, seed: int) -> MutateReport:
         new_shifts.num_rows,
         len(doomed),
     )
+
+
+def _ids(connection: sa.Connection, query: sa.Select[Any]) -> list[int]:
+    values: list[Any] = list(connection.execute(query).scalars())
+    return [int(value) for value in values]
 
 
 def _as_utc(value: datetime | str | None) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
@@ -65,6 +66,7 @@ def resolve_dsn(explicit: str | None = None) -> str:
         return from_env
     import dlt
 
+    configured: object = None
     try:
         configured = dlt.secrets.get("sources.fleet_db.credentials")
     except Exception:
@@ -73,7 +75,7 @@ def resolve_dsn(explicit: str | None = None) -> str:
         return str(configured) if not isinstance(configured, dict) else _from_parts(configured)
     raise ConfigurationError(
         f"no fleet database configured: set {DSN_ENV} or sources.fleet_db.credentials in "
-        ".dlt/secrets.toml (see .dlt/example.secrets.toml)"
+        ".dlt/secrets.toml (see docs/fleet_db.md)"
     )
 
 
@@ -128,3 +130,18 @@ def first_line(exc: BaseException, url: URL | None = None) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     return redact(line, url)[:300]
+
+
+def pg_copy(engine: sa.Engine, sql: str, stream: IO[bytes], commit: bool = False) -> None:
+    """Run a PostgreSQL ``COPY … TO STDOUT`` / ``FROM STDIN`` with ``stream`` (psycopg2)."""
+    raw: Any = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.copy_expert(sql, stream)
+        finally:
+            cursor.close()
+        if commit:
+            raw.commit()
+    finally:
+        raw.close()

@@ -88,16 +88,18 @@ def run_fleet_db(
             )
             _quiet_dlt_warnings()
             try:
-                info = pipeline.run(
-                    source,
-                    loader_file_format="parquet",
-                    refresh="drop_sources" if full_refresh else None,
-                )
+                if full_refresh:
+                    info = pipeline.run(
+                        source, loader_file_format="parquet", refresh="drop_sources"
+                    )
+                else:
+                    info = pipeline.run(source, loader_file_format="parquet")
             except PipelineStepFailed as exc:
                 raise _source_error(exc, url) from None
+            normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
             counts = {
                 name: count
-                for name, count in pipeline.last_trace.last_normalize_info.row_counts.items()
+                for name, count in (normalized.row_counts if normalized else {}).items()
                 if not name.startswith("_dlt")
             }
             hard_deleted = 0

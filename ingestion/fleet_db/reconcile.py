@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from ingestion.core.errors import SourceError
+from ingestion.fleet_db.helpers import pg_copy
 from ingestion.fleet_db.schema import schema_for
 from ingestion.fleet_db.settings import HARD_DELETE_COLUMN, MAX_HARD_DELETE_SHARE, FleetTable
 
@@ -87,12 +88,7 @@ def source_keys(engine: sa.Engine, source: sa.TableClause, key: str) -> Iterator
 def _copy_keys(engine: sa.Engine, query: sa.Select[Any]) -> Iterator[pa.Table]:
     sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
     with tempfile.TemporaryFile() as spool:  # ~8 bytes a key; never held in memory whole
-        raw = engine.raw_connection()
-        try:
-            with raw.cursor() as cursor:
-                cursor.copy_expert(f"copy ({sql}) to stdout", spool)  # type: ignore[attr-defined]
-        finally:
-            raw.close()
+        pg_copy(engine, f"copy ({sql}) to stdout", spool)
         spool.seek(0)
         reader = pacsv.open_csv(
             spool,

@@ -98,3 +98,17 @@ def test_dsn_forms_and_redaction() -> None:
         "failed for postgresql://me:***@db:5432/x"
     )
     assert "hunter2" not in redact("password hunter2 rejected", parse_dsn("mysql://a:hunter2@h/d"))
+
+
+def test_dsn_from_env_then_dlt_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingestion.fleet_db.helpers import resolve_dsn
+
+    monkeypatch.delenv("TRIPLINE_FLEET_DB_DSN", raising=False)
+    monkeypatch.setenv("SOURCES__FLEET_DB__CREDENTIALS", "sqlite:////tmp/from-dlt.db")
+    assert resolve_dsn() == "sqlite:////tmp/from-dlt.db"
+    monkeypatch.setenv("TRIPLINE_FLEET_DB_DSN", "sqlite:////tmp/from-env.db")
+    assert resolve_dsn() == "sqlite:////tmp/from-env.db"
+    monkeypatch.delenv("TRIPLINE_FLEET_DB_DSN")
+    monkeypatch.delenv("SOURCES__FLEET_DB__CREDENTIALS")
+    with pytest.raises(ConfigurationError, match="no fleet database configured"):
+        resolve_dsn()
