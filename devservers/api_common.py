@@ -34,7 +34,7 @@ Matcher = Callable[[str, Params], bool]
 class Fault:
     kind: str
     times: int = 1
-    retry_after: float = 1.0
+    retry_after: int = 1  # whole seconds, as servers send it
     delay: float = 5.0
     match: Matcher | None = None
     mutate: Callable[[Any], Any] | None = None
@@ -144,7 +144,7 @@ def _handler(
             if fault and fault.kind == "429":
                 entry.status = 429
                 body = b'{"error": true, "reason": "Too many requests"}'
-                self._send(429, body, {"Retry-After": f"{fault.retry_after:g}"})
+                self._send(429, body, {"Retry-After": str(int(fault.retry_after))})
                 return
             if fault and fault.kind == "500":
                 entry.status = 500
