@@ -215,7 +215,7 @@ def run_weather(
     summary.load_ids = load_ids
     summary.seconds = time.perf_counter() - started
     summary.peak_memory_bytes = memory.peak_bytes
-    summary.extra["history hours"] = history_rows
-    summary.extra["forecast hours"] = forecast_rows
+    summary.extra["history_hours"] = history_rows
+    summary.extra["forecast_hours"] = forecast_rows
     summary.extra["windows"] = len(todo)
     return summary

@@ -57,8 +57,8 @@ def test_rows_per_hour_for_requested_days_and_no_more(weather_env: Settings, met
         "wind_speed_10m",
         "weather_code",
     ]
-    assert summary.extra["history hours"] == 240
-    assert summary.extra["forecast hours"] == 48
+    assert summary.extra["history_hours"] == 240
+    assert summary.extra["forecast_hours"] == 48
     assert query(weather_env, "select count(*) from raw_weather.forecast_hourly")[0][0] == 48
 
 
@@ -233,7 +233,7 @@ def test_devserver_validates_like_open_meteo(meteo: ApiServer):
 def test_cli_runs_and_fails_in_one_line(weather_env: Settings, meteo: ApiServer):
     ok = run_tripline("pipeline", "run", "weather", "--start", "2024-01-01", "--end", "2024-01-02")
     assert ok.returncode == 0, ok.stderr
-    assert "weather:" in ok.stdout and "history hours 48" in ok.stdout
+    assert "weather:" in ok.stdout and "history_hours 48" in ok.stdout
     meteo.faults.add("500", times=99)
     bad = run_tripline("pipeline", "run", "weather", "--start", "2024-02-01", "--end", "2024-02-01")
     assert bad.returncode == 3
@@ -246,8 +246,8 @@ def test_demo_starts_its_devserver_and_loads(tripline_env: Settings):
 
     assert PIPELINE.demo is not None
     summary = PIPELINE.demo(tripline_env)
-    assert summary.extra["history hours"] == 91 * 24 - 1  # Jan-Mar 2024, DST starts 10 March
-    assert summary.extra["forecast hours"] == 48
+    assert summary.extra["history_hours"] == 91 * 24 - 1  # Jan-Mar 2024, DST starts 10 March
+    assert summary.extra["forecast_hours"] == 48
 
 
 def test_full_refresh_requests_every_day_again(weather_env: Settings, meteo: ApiServer):
@@ -258,3 +258,19 @@ def test_full_refresh_requests_every_day_again(weather_env: Settings, meteo: Api
     )
     assert archive_windows(meteo) == [("2024-01-02", "2024-01-03")]
     assert query(weather_env, "select count(*) from raw_weather.hourly")[0][0] == 48
+
+
+def test_no_trips_and_no_range_is_a_clear_configuration_error(
+    weather_env: Settings, meteo: ApiServer, monkeypatch: pytest.MonkeyPatch
+):
+    from ingestion.core.errors import ConfigurationError
+
+    monkeypatch.delenv("TRIPLINE_WEATHER_START", raising=False)
+    monkeypatch.delenv("TRIPLINE_WEATHER_END", raising=False)
+    with pytest.raises(ConfigurationError, match="no date range: load trips first"):
+        run_weather(weather_env, options(meteo))
+    assert meteo.logged() == []
+    monkeypatch.setenv("TRIPLINE_WEATHER_START", "2024-05-01")
+    monkeypatch.setenv("TRIPLINE_WEATHER_END", "2024-05-02")
+    run_weather(weather_env, options(meteo), forecast=False)
+    assert archive_windows(meteo) == [("2024-05-01", "2024-05-02")]
