@@ -79,12 +79,15 @@ def run_fleet_db(
         sizes = chunk_sizes(settings, chosen, chunk_size)
         log.info("fleet_db: reading %s with backend %s, chunks %s", describe(url), chosen, sizes)
         summary = RunSummary(pipeline=PIPELINE_NAME, dataset=DATASET, inputs=len(TABLES))
+        # Tables empty before this run are appended, and need no reconciliation: every key
+        # in them was read from the source moments ago.
+        first_load = [t.name for t in TABLES] if full_refresh else _empty_tables(pipeline)
         with PeakTreeMemory() as peak:
             source = fleet_db(
                 credentials=url.render_as_string(hide_password=False),
                 backend=chosen,
                 chunk_sizes=sizes,
-                first_load=[] if full_refresh else _empty_tables(pipeline),
+                first_load=first_load,
             )
             _quiet_dlt_warnings()
             try:
@@ -105,7 +108,8 @@ def run_fleet_db(
             hard_deleted = 0
             if reconcile:
                 for fleet_table in TABLES:
-                    hard_deleted += reconcile_table(engine, pipeline, fleet_table)
+                    if fleet_table.name not in first_load:
+                        hard_deleted += reconcile_table(engine, pipeline, fleet_table)
         summary.rows_read = summary.rows_loaded = sum(counts.values())
         summary.load_ids = list(info.loads_ids)
         summary.seconds = time.monotonic() - started
