@@ -10,10 +10,13 @@ Implements the parts of the contract Tripline uses, validating as the real servi
   ``forecast_hours`` (1..384, from the current hour) or ``forecast_days`` (0..16, from local
   midnight).
 
-Answers hold columnar arrays (``hourly.time[]``, ``hourly.temperature_2m[]``, ...) in local time
-of ``timezone``: a day has 23 or 25 hours when daylight saving time starts or ends, as local
-clocks do. Values are a deterministic function of the hour (seasonal and daily temperature
-cycles, wet spells, snow below freezing), so the same request always gets the same answer.
+Answers hold columnar arrays (``hourly.time[]``, ``hourly.temperature_2m[]``, ...). As the real
+service does, ``time`` is labelled with ONE fixed ``utc_offset_seconds`` for the whole answer
+(the offset of ``timezone`` at the start of the range), 24 labels per day: an answer that
+crosses a daylight-saving change is an hour off local clocks after it (open-meteo issues 488
+and 1545). Clients must use ``utc_offset_seconds`` to find the instant. Values are a
+deterministic function of the true local hour (seasonal and daily temperature cycles, wet
+spells, snow below freezing), so the same request always gets the same answer.
 """
 
 from __future__ import annotations
@@ -85,14 +88,14 @@ def weather_at(local: datetime) -> dict[str, float | int]:
     }
 
 
-def _local_hours(start_utc: datetime, hours: int, zone: ZoneInfo) -> list[datetime]:
-    return [(start_utc + timedelta(hours=i)).astimezone(zone) for i in range(hours)]
+def _hours_from(start_utc: datetime, hours: int) -> list[datetime]:
+    return [start_utc + timedelta(hours=i) for i in range(hours)]
 
 
 def _days_hours(first: date, last: date, zone: ZoneInfo) -> list[datetime]:
+    """24 UTC instants per day from local midnight of ``first`` (fixed offset, as Open-Meteo)."""
     start = datetime.combine(first, datetime.min.time(), zone).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
-    return _local_hours(start, int((end - start).total_seconds() // 3600), zone)
+    return _hours_from(start, ((last - first).days + 1) * 24)
 
 
 def _float(params: Params, name: str, low: float, high: float, what: str) -> float:
@@ -137,20 +140,22 @@ def _variables(params: Params) -> list[str]:
 
 
 def _answer(
-    params: Params, zone: ZoneInfo, hours: list[datetime], names: list[str]
+    params: Params, zone: ZoneInfo, instants: list[datetime], names: list[str]
 ) -> dict[str, Any]:
-    offset = hours[0].utcoffset() if hours else timedelta(0)
-    hourly: dict[str, list[Any]] = {"time": [h.strftime("%Y-%m-%dT%H:%M") for h in hours]}
-    rows = [weather_at(h) for h in hours]
+    first = instants[0].astimezone(zone) if instants else datetime.now(zone)
+    offset = first.utcoffset() or timedelta(0)
+    labels = [(instant + offset).strftime("%Y-%m-%dT%H:%M") for instant in instants]
+    rows = [weather_at(instant.astimezone(zone)) for instant in instants]
+    hourly: dict[str, list[Any]] = {"time": labels}
     for name in names:
         hourly[name] = [row[name] for row in rows]
     return {
         "latitude": round(float(params["latitude"]), 4),
         "longitude": round(float(params["longitude"]), 4),
         "generationtime_ms": 0.1,
-        "utc_offset_seconds": int(offset.total_seconds()) if offset else 0,
+        "utc_offset_seconds": int(offset.total_seconds()),
         "timezone": zone.key if params.get("timezone") not in (None, "GMT") else "GMT",
-        "timezone_abbreviation": hours[0].tzname() if hours else "GMT",
+        "timezone_abbreviation": first.tzname(),
         "elevation": 32.0,
         "hourly_units": {"time": "iso8601", **{n: VARIABLES[n] for n in names}},
         "hourly": hourly,
@@ -181,7 +186,7 @@ def route(path: str, params: Params, headers: dict[str, str]) -> Any:
         if not 1 <= count <= 384:
             raise _bad("Forecast hours is invalid. Allowed range 1 to 384.")
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        return _answer(params, zone, _local_hours(now, count, zone), names)
+        return _answer(params, zone, _hours_from(now, count), names)
     days = int(params.get("forecast_days", "7"))
     if not 0 <= days <= 16:
         raise _bad("Forecast days is invalid. Allowed range 0 to 16.")

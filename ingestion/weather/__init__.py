@@ -13,7 +13,9 @@ The only code is the ``yield_map`` step ``hourly_rows`` (column arrays to one ro
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dlt
 import requests
@@ -31,46 +33,64 @@ from ingestion.weather.settings import (
     WeatherSettings,
 )
 
-# Local wall-clock hours: a naive TIMESTAMP, like the TLC's pickup times.
-TIME_COLUMN: dict[str, Any] = {"time": {"data_type": "timestamp", "timezone": False}}
+# Local wall-clock hours: a naive TIMESTAMP, like the TLC's pickup times; and the instant.
+TIME_COLUMN: dict[str, Any] = {
+    "time": {"data_type": "timestamp", "timezone": False},
+    "time_utc": {"data_type": "timestamp", "timezone": True},
+}
 
 
-def _to_rows(label: str, allow_empty: bool = False) -> Any:
+def _to_rows(label: str, zone: ZoneInfo, days: tuple[date, date] | None = None) -> Any:
     def step(answer: Any) -> Iterator[dict[str, Any]]:
-        return hourly_rows(answer, HOURLY_VARIABLES, label, allow_empty)
+        return hourly_rows(answer, HOURLY_VARIABLES, label, zone, days)
 
     return step
 
 
-def rest_api_config(options: WeatherSettings, history: Sequence[Window], forecast: bool) -> Any:
-    """The ``rest_api`` configuration: one archive resource per window, plus the forecast."""
-    common = {
+def _window_resource(options: WeatherSettings, window: Window, today: date) -> dict[str, Any]:
+    first, last = window.fetch_range(today)
+    return {
+        "name": window.name,
+        "table_name": HISTORY_TABLE,
+        "write_disposition": "merge",
+        "primary_key": "time",
+        "columns": TIME_COLUMN,
+        "endpoint": {
+            "path": options.archive_url,
+            "data_selector": "$",
+            "paginator": "single_page",
+            "params": {
+                **_location(options),
+                "start_date": first.isoformat(),
+                "end_date": last.isoformat(),
+            },
+        },
+        "processing_steps": [
+            {
+                "yield_map": _to_rows(
+                    f"archive {first}..{last}",
+                    ZoneInfo(options.timezone),
+                    (window.start, window.end),
+                )
+            }
+        ],
+    }
+
+
+def _location(options: WeatherSettings) -> dict[str, Any]:
+    return {
         "latitude": options.latitude,
         "longitude": options.longitude,
         "hourly": ",".join(HOURLY_VARIABLES),
         "timezone": options.timezone,
     }
-    resources: list[dict[str, Any]] = [
-        {
-            "name": window.name,
-            "table_name": HISTORY_TABLE,
-            "write_disposition": "merge",
-            "primary_key": "time",
-            "columns": TIME_COLUMN,
-            "endpoint": {
-                "path": options.archive_url,
-                "data_selector": "$",
-                "paginator": "single_page",
-                "params": {
-                    **common,
-                    "start_date": window.start.isoformat(),
-                    "end_date": window.end.isoformat(),
-                },
-            },
-            "processing_steps": [{"yield_map": _to_rows(f"archive {window.start}..{window.end}")}],
-        }
-        for window in history
-    ]
+
+
+def rest_api_config(
+    options: WeatherSettings, history: Sequence[Window], forecast: bool, today: date
+) -> Any:
+    """The ``rest_api`` configuration: one archive resource per window, plus the forecast."""
+    resources = [_window_resource(options, window, today) for window in history]
     if forecast:
         resources.append(
             {
@@ -83,9 +103,11 @@ def rest_api_config(options: WeatherSettings, history: Sequence[Window], forecas
                     "path": options.forecast_url,
                     "data_selector": "$",
                     "paginator": "single_page",
-                    "params": {**common, "forecast_hours": FORECAST_HOURS},
+                    "params": {**_location(options), "forecast_hours": FORECAST_HOURS},
                 },
-                "processing_steps": [{"yield_map": _to_rows("forecast")}],
+                "processing_steps": [
+                    {"yield_map": _to_rows("forecast", ZoneInfo(options.timezone))}
+                ],
             }
         )
     return resources
@@ -97,6 +119,7 @@ def weather(
     session: requests.Session,
     history: Sequence[Window] = (),
     forecast: bool = True,
+    today: date | None = None,
 ) -> list[DltResource]:
     """Hourly New York weather: history for ``history`` windows, and the 48-hour forecast.
 
@@ -105,12 +128,15 @@ def weather(
         session: the HTTP session (retries, timeouts) every request goes through.
         history: windows of days to fetch from the archive.
         forecast: also replace the forecast table.
+        today: the last day the archive may be asked for (default: today in New York).
 
     Returns:
         One resource per window, plus ``forecast``.
     """
     config: RESTAPIConfig = {
         "client": {"base_url": options.archive_url, "session": session},
-        "resources": rest_api_config(options, history, forecast),
+        "resources": rest_api_config(
+            options, history, forecast, today or datetime.now(ZoneInfo(options.timezone)).date()
+        ),
     }
     return list(rest_api_resources(config))

@@ -4,14 +4,24 @@ Open-Meteo answers with one array per variable (``hourly.time[]``, ``hourly.rain
 ``hourly_rows`` turns that into one row per hour, after checking the answer is whole: every
 requested variable present and every array as long as ``time``. A broken answer raises
 ``MalformedWeatherError`` (one line naming the window), so nothing of that run loads.
+
+Open-Meteo labels ``time`` with one fixed ``utc_offset_seconds`` for the whole answer, so after
+a daylight-saving change inside a window its labels are an hour off New York clocks. Each label
+is therefore turned back into its UTC instant and then into true New York local time. Windows
+are fetched with a day of margin on each side and cut back to the requested days, so every
+requested local day is whole whatever offset the answer uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+# The archive starts here; a window is never padded before it.
+ARCHIVE_FIRST_DAY = date(1940, 1, 1)
 
 
 class MalformedWeatherError(ValueError):
@@ -33,23 +43,37 @@ class Window:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def fetch_range(self, today: date) -> tuple[date, date]:
+        """The days to request: one more on each side (never before 1940 or after today)."""
+        return (
+            max(self.start - timedelta(days=1), ARCHIVE_FIRST_DAY),
+            min(self.end + timedelta(days=1), max(today, self.end)),
+        )
+
 
 def hourly_rows(
-    answer: Any, variables: Sequence[str], label: str, allow_empty: bool = False
+    answer: Any,
+    variables: Sequence[str],
+    label: str,
+    zone: ZoneInfo,
+    days: tuple[date, date] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """One row per hour of an Open-Meteo answer (local time of the requested timezone).
+    """One row per hour of an Open-Meteo answer, in true local time of ``zone``.
 
-    A local hour that repeats when daylight saving time ends keeps its first occurrence: the
-    hour is the table's key.
+    ``days`` (first, last) keeps only hours whose local date is in that range. A local hour
+    that repeats when daylight saving time ends keeps its first occurrence: it is the key.
     """
     if not isinstance(answer, dict) or not isinstance(answer.get("hourly"), dict):
         raise MalformedWeatherError(f"{label}: the answer has no 'hourly' object")
+    offset = answer.get("utc_offset_seconds")
+    if not isinstance(offset, int):
+        raise MalformedWeatherError(f"{label}: the answer has no integer 'utc_offset_seconds'")
     hourly = answer["hourly"]
     missing = [name for name in ("time", *variables) if not isinstance(hourly.get(name), list)]
     if missing:
         raise MalformedWeatherError(f"{label}: 'hourly' lacks {', '.join(missing)}")
     times = hourly["time"]
-    if not times and not allow_empty:
+    if not times:
         raise MalformedWeatherError(f"{label}: 'hourly.time' is empty")
     uneven = {name: len(hourly[name]) for name in variables if len(hourly[name]) != len(times)}
     if uneven:
@@ -58,20 +82,22 @@ def hourly_rows(
             + ", ".join(f"{k} {v}" for k, v in uneven.items())
             + ")"
         )
-    seen: set[str] = set()
+    shift = timedelta(seconds=offset)
+    seen: set[datetime] = set()
     for index, stamp in enumerate(times):
-        if stamp in seen:
-            continue
-        seen.add(stamp)
         try:
-            local = datetime.fromisoformat(stamp)
+            instant = (datetime.fromisoformat(stamp) - shift).replace(tzinfo=UTC)
         except (TypeError, ValueError):
             raise MalformedWeatherError(f"{label}: bad time {stamp!r} at index {index}") from None
-        row: dict[str, Any] = {"time": local}
+        local = instant.astimezone(zone).replace(tzinfo=None)
+        if local in seen or (days and not days[0] <= local.date() <= days[1]):
+            continue
+        seen.add(local)
+        row: dict[str, Any] = {"time": local, "time_utc": instant}
         for name in variables:
             row[name] = hourly[name][index]
-        row["utc_offset_seconds"] = answer.get("utc_offset_seconds")
-        row["timezone"] = answer.get("timezone")
+        row["utc_offset_seconds"] = int((local - instant.replace(tzinfo=None)).total_seconds())
+        row["timezone"] = zone.key
         row["latitude"] = answer.get("latitude")
         row["longitude"] = answer.get("longitude")
         yield row

@@ -19,6 +19,7 @@ renamed as (
 
         ---------- timestamps
         cast(time as timestamp) as forecast_for_at_local,
+        cast(time_utc as timestamp with time zone) as forecast_for_at,
         to_timestamp(cast(_dlt_load_id as double)) as forecast_made_at
 
     from source

@@ -25,6 +25,7 @@ renamed as (
 
         ---------- timestamps
         cast(time as timestamp) as observed_at_local,
+        cast(time_utc as timestamp with time zone) as observed_at,
         to_timestamp(cast(_dlt_load_id as double)) as loaded_at
 
     from source

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -42,10 +42,11 @@ def test_rows_per_hour_for_requested_days_and_no_more(weather_env: Settings, met
     )[0]
     assert got[0] == got[1] == 240
     assert (str(got[2]), str(got[3]), got[4]) == ("2024-01-01 00:00:00", "2024-01-10 23:00:00", 10)
+    # windows of 4 days, each asked with a day of margin on both sides
     assert archive_windows(meteo) == [
-        ("2024-01-01", "2024-01-04"),
-        ("2024-01-05", "2024-01-08"),
-        ("2024-01-09", "2024-01-10"),
+        ("2023-12-31", "2024-01-05"),
+        ("2024-01-04", "2024-01-09"),
+        ("2024-01-08", "2024-01-11"),
     ]
     archive = meteo.logged("/v1/archive")[0].params
     assert archive["timezone"] == "America/New_York"
@@ -74,12 +75,37 @@ def test_dst_days_have_their_local_hours(weather_env: Settings, meteo: ApiServer
     assert per_day == [("2024-03-10", 23), ("2024-11-03", 24)]
 
 
+def test_window_across_dst_start_has_true_local_hours(weather_env: Settings, meteo: ApiServer):
+    from zoneinfo import ZoneInfo
+
+    from devservers.open_meteo import weather_at
+
+    # one answer labelled EST throughout; New York clocks move to EDT on 10 March
+    run_weather(weather_env, options(meteo), "2024-03-01", "2024-03-31", forecast=False)
+    assert len(meteo.logged("/v1/archive")) == 1
+    got = query(
+        weather_env,
+        "select count(*), count(distinct time), min(time)::varchar, max(time)::varchar "
+        "from raw_weather.hourly",
+    )[0]
+    assert got == (31 * 24 - 1, 31 * 24 - 1, "2024-03-01 00:00:00", "2024-03-31 23:00:00")
+    ny = ZoneInfo("America/New_York")
+    for day, hour in ((5, 13), (20, 13), (31, 23)):
+        stored = query(
+            weather_env,
+            f"select temperature_2m from raw_weather.hourly "
+            f"where time = timestamp '2024-03-{day:02d} {hour:02d}:00:00'",
+        )
+        expected = weather_at(datetime(2024, 3, day, hour, tzinfo=ny))["temperature_2m"]
+        assert stored == [(expected,)], (day, hour)
+
+
 def test_second_run_requests_only_days_not_yet_loaded(weather_env: Settings, meteo: ApiServer):
     run_weather(weather_env, options(meteo), "2024-01-01", "2024-01-10")
     before = query(weather_env, "select time, temperature_2m, _dlt_load_id from raw_weather.hourly")
     meteo.clear_log()
     summary = run_weather(weather_env, options(meteo), "2024-01-05", "2024-01-15")
-    assert archive_windows(meteo) == [("2024-01-11", "2024-01-15")]
+    assert archive_windows(meteo) == [("2024-01-10", "2024-01-16")]  # days 11..15
     assert summary.skipped_inputs == 6
     assert query(weather_env, "select count(*), count(distinct time) from raw_weather.hourly")[
         0
@@ -106,7 +132,7 @@ def test_default_range_is_the_months_of_loaded_trips(weather_env: Settings, mete
             "as t(_source_file)"
         )
     run_weather(weather_env, options(meteo), forecast=False)
-    assert archive_windows(meteo) == [("2024-02-01", "2024-02-29"), ("2024-04-01", "2024-04-30")]
+    assert archive_windows(meteo) == [("2024-01-31", "2024-03-01"), ("2024-03-31", "2024-05-01")]
     days = query(weather_env, "select count(distinct cast(time as date)) from raw_weather.hourly")
     assert days[0][0] == 29 + 30
 
@@ -149,21 +175,22 @@ def test_persistent_failure_names_url_and_window_and_loads_nothing(
 ):
     run_weather(weather_env, options(meteo), "2024-01-01", "2024-01-03", forecast=False)
     before = hours(weather_env)
+    # the window of 5 January is asked as 4..6 January
     meteo.faults.add(
-        "500", times=99, match=lambda path, params: params.get("start_date") == "2024-01-05"
+        "500", times=99, match=lambda path, params: params.get("start_date") == "2024-01-04"
     )
     with pytest.raises(SourceError) as failure:
         run_weather(weather_env, options(meteo, window_days=1), "2024-01-01", "2024-01-06")
     message = str(failure.value)
     assert "\n" not in message
     assert f"{meteo.url}/v1/archive" in message
-    assert "window 2024-01-05..2024-01-05" in message and "after 3 attempts" in message
+    assert "window 2024-01-04..2024-01-06" in message and "after 3 attempts" in message
     assert len([r for r in meteo.logged() if r.fault == "500"]) == 3
     assert hours(weather_env) == before  # the windows that did answer were not loaded either
     meteo.faults.clear()
     meteo.clear_log()
     run_weather(weather_env, options(meteo), "2024-01-01", "2024-01-06", forecast=False)
-    assert archive_windows(meteo) == [("2024-01-04", "2024-01-06")]
+    assert archive_windows(meteo) == [("2024-01-03", "2024-01-07")]
     assert query(weather_env, "select count(*), count(distinct time) from raw_weather.hourly")[
         0
     ] == (
@@ -187,7 +214,11 @@ def _shorten(answer: dict) -> dict:
     [
         ("malformed", None, "malformed response: invalid JSON"),
         ("mutate", _drop_rain, "'hourly' lacks rain"),
-        ("mutate", _shorten, "arrays of unequal length (time 24, temperature_2m 23)"),
+        (
+            "mutate",
+            _shorten,
+            "archive 2024-01-02..2024-01-04: arrays of unequal length (time 72, temperature_2m 71)",
+        ),
     ],
 )
 def test_malformed_answers_fail_clearly_and_load_nothing(
@@ -195,11 +226,11 @@ def test_malformed_answers_fail_clearly_and_load_nothing(
 ):
     run_weather(weather_env, options(meteo), "2024-01-01", "2024-01-01", forecast=False)
     before = hours(weather_env)
-    meteo.faults.add(kind, mutate=mutate, match=lambda p, q: q.get("start_date") == "2024-01-03")
+    meteo.faults.add(kind, mutate=mutate, match=lambda p, q: q.get("start_date") == "2024-01-02")
     with pytest.raises(SourceError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         run_weather(weather_env, options(meteo, window_days=1), "2024-01-01", "2024-01-04")
     assert hours(weather_env) == before
-    broken = [r for r in meteo.logged("/v1/archive") if r.params["start_date"] == "2024-01-03"]
+    broken = [r for r in meteo.logged("/v1/archive") if r.params["start_date"] == "2024-01-02"]
     assert len(broken) == 1  # a broken answer is not retried
 
 
@@ -238,7 +269,7 @@ def test_cli_runs_and_fails_in_one_line(weather_env: Settings, meteo: ApiServer)
     bad = run_tripline("pipeline", "run", "weather", "--start", "2024-02-01", "--end", "2024-02-01")
     assert bad.returncode == 3
     last = bad.stderr.strip().splitlines()[-1]
-    assert "/v1/archive" in last and "window 2024-02-01..2024-02-01" in last
+    assert "/v1/archive" in last and "window 2024-01-31..2024-02-02" in last
 
 
 def test_demo_starts_its_devserver_and_loads(tripline_env: Settings):
@@ -256,7 +287,7 @@ def test_full_refresh_requests_every_day_again(weather_env: Settings, meteo: Api
     run_weather(
         weather_env, options(meteo), "2024-01-02", "2024-01-03", forecast=False, full_refresh=True
     )
-    assert archive_windows(meteo) == [("2024-01-02", "2024-01-03")]
+    assert archive_windows(meteo) == [("2024-01-01", "2024-01-04")]
     assert query(weather_env, "select count(*) from raw_weather.hourly")[0][0] == 48
 
 
@@ -273,4 +304,4 @@ def test_no_trips_and_no_range_is_a_clear_configuration_error(
     monkeypatch.setenv("TRIPLINE_WEATHER_START", "2024-05-01")
     monkeypatch.setenv("TRIPLINE_WEATHER_END", "2024-05-02")
     run_weather(weather_env, options(meteo), forecast=False)
-    assert archive_windows(meteo) == [("2024-05-01", "2024-05-02")]
+    assert archive_windows(meteo) == [("2024-04-30", "2024-05-03")]
