@@ -29,6 +29,8 @@ class EventConsumer:
 
     def __init__(self, config: dict[str, Any], topic: str, group: str) -> None:
         self.topic = topic
+        self._config, self._group = config, group
+        self._committer: Consumer | None = None
         self._consumer = Consumer(
             {
                 **config,
@@ -90,16 +92,36 @@ class EventConsumer:
         return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
 
     def commit(self, positions: dict[int, int]) -> bool:
-        """Commit ``positions`` to the consumer group; False (logged) if the broker is away."""
+        """Commit ``positions`` to the consumer group; False (logged) if the broker is away.
+
+        Commits go through a separate client that is thrown away after a failure: after a
+        broker restart librdkafka could keep a consumer waiting for the group coordinator for
+        minutes (measured here), while a new client finds it at once. Its short session
+        timeout bounds how long a failing commit blocks the batch loop.
+        """
         offsets = [TopicPartition(self.topic, p, offset) for p, offset in positions.items()]
+        if self._committer is None:
+            self._committer = Consumer(
+                {
+                    **self._config,
+                    "group.id": self._group,
+                    "enable.auto.commit": False,
+                    "session.timeout.ms": 6_000,
+                    "log_level": 3,
+                }
+            )
         try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
+            self._committer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as error:
             log.warning("kafka: offset commit to the group failed (%s); state keeps them", error)
+            self._committer.close()
+            self._committer = None
             return False
         return True
 
     def close(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
         self._consumer.close()
 
 
