@@ -14,7 +14,7 @@ then measures, each as a subprocess under the same ``TRIPLINE_MEMORY_LIMIT`` bud
    full build of fct_trips (hash keys, validity rules, zone joins, 47 columns);
 3. the last month is loaded as a new load, then ``dbt run --select fct_trips``: the
    incremental build that must not rebuild history;
-4. ``dbt run --select fct_trips+ --exclude fct_trips``: the insight marts on top.
+4. ``dbt run --select dim_zones path:models/marts/insights``: the insight marts on top.
 
 Peak memory is the resident set of the whole process tree (dbt and its DuckDB), sampled every
 50 ms with ``ingestion.core.memory.PeakTreeMemory``. Writes ``bench/results/dbt.md``.
@@ -148,15 +148,27 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000_000)
     parser.add_argument("--months", default="2022-01:2024-08")
     parser.add_argument("--keep", action="store_true", help="keep bench/work/dbt afterwards")
+    parser.add_argument(
+        "--reuse-files",
+        action="store_true",
+        help="reuse the generated files of a kept or failed run with the same arguments",
+    )
     args = parser.parse_args()
     months = parse_month_range(args.months)
     rows_per_month = args.rows // len(months)
-    shutil.rmtree(WORK, ignore_errors=True)
     files_dir, database = WORK / "tlc", WORK / "data" / "tripline.duckdb"
+    reuse = args.reuse_files and len(list(files_dir.glob("yellow_tripdata_*"))) == len(months)
+    shutil.rmtree(WORK / "data", ignore_errors=True)
+    if not reuse:
+        shutil.rmtree(WORK, ignore_errors=True)
     started = time.perf_counter()
-    report = generate(files_dir, months, rows_per_month, "parquet", seed=3)
-    print(report.line(), flush=True)
-    generated_seconds = time.perf_counter() - started
+    if not reuse:
+        print(generate(files_dir, months, rows_per_month, "parquet", seed=3).line(), flush=True)
+    generated = (
+        "files reused from an earlier run"
+        if reuse
+        else f"generated in {time.perf_counter() - started:.0f} s"
+    )
     files = sorted(files_dir.glob("yellow_tripdata_*.parquet"))
     started = time.perf_counter()
     _load_zones(database, files_dir)
@@ -186,7 +198,7 @@ def main() -> None:
         )
     )
     database_bytes = database.stat().st_size
-    _write(args, rows_per_month, len(months), results, generated_seconds, load_seconds,
+    _write(args, rows_per_month, len(months), results, generated, load_seconds,
            database_bytes)  # fmt: skip
     if not args.keep:
         shutil.rmtree(WORK, ignore_errors=True)
@@ -197,7 +209,7 @@ def _write(
     rows_per_month: int,
     months: int,
     results: list[Measured],
-    generated_seconds: float,
+    generated: str,
     load_seconds: float,
     database_bytes: int,
 ) -> None:
@@ -206,7 +218,7 @@ def _write(
         "baseline": "baseline: DuckDB CTAS copy of raw_tlc.yellow_trips (all but last month)",
         "full": "`dbt run -s +fct_trips --full-refresh` (all but last month)",
         "incremental": "`dbt run -s fct_trips` after one new month (incremental)",
-        "marts": "`dbt run -s fct_trips+ dim_zones --exclude fct_trips` (insight marts)",
+        "marts": "`dbt run -s dim_zones path:models/marts/insights` (8 insight marts)",
     }
     lines = [
         "# dbt benchmark: fct_trips on generated yellow-taxi data",
@@ -214,7 +226,7 @@ def _write(
         f"Command: `.venv/bin/python -m bench.dbt_bench --rows {args.rows} --months {args.months}`",
         "",
         f"Data: {months} months x {rows_per_month:,} rows = {months * rows_per_month:,} rows "
-        f"(generated in {generated_seconds:.0f} s, raw load {load_seconds:.0f} s; DuckDB "
+        f"({generated}, raw load {load_seconds:.0f} s; DuckDB "
         f"file {database_bytes / GIB:.1f} GiB after the run). Budget "
         f"TRIPLINE_MEMORY_LIMIT={BUDGET} (DuckDB memory_limit "
         f"{load_settings(_env(WORK / 'x.duckdb')).budget.duckdb_memory_limit}). "
