@@ -30,12 +30,20 @@ from ingestion.fleet_db.schema import schema_for
 from ingestion.fleet_db.settings import HARD_DELETE_COLUMN, MAX_HARD_DELETE_SHARE, FleetTable
 
 KEY_CHUNK = 500_000
+# Keys compared per step: the anti-join's hash table holds one range, not the whole table.
+KEY_RANGE = 1_000_000
 
 
 def reconcile_table(
     engine: sa.Engine, pipeline: dlt.Pipeline, fleet_table: FleetTable, now: datetime | None = None
 ) -> int:
-    """Stamp raw rows of ``fleet_table`` whose key left the source; return how many."""
+    """Stamp raw rows of ``fleet_table`` whose key left the source; return how many.
+
+    Works through the raw table's key span in ranges of about ``KEY_RANGE`` keys: each step
+    reads that range of source keys into a temp table and keeps the raw keys it lacks, so
+    memory stays at one range however large the table. Nothing is stamped until every range
+    is compared and the share of missing keys has been checked.
+    """
     now = now or datetime.now(UTC)
     key = fleet_table.primary_key
     source = sa.table(fleet_table.name, sa.column(key), schema=schema_for(engine))
@@ -44,18 +52,32 @@ def reconcile_table(
         if not _has_column(client, fleet_table.name, HARD_DELETE_COLUMN):
             return 0  # nothing loaded yet
         duck = client.native_connection
-        duck.execute("create or replace temp table _fleet_source_keys (key bigint)")
-        for keys in source_keys(engine, source, key):
-            duck.register("_fleet_key_chunk", keys)
-            duck.execute("insert into _fleet_source_keys select key from _fleet_key_chunk")
-            duck.unregister("_fleet_key_chunk")
-        missing_sql = (
-            f"from {target} as raw where raw.{HARD_DELETE_COLUMN} is null and not exists "
-            f"(select 1 from _fleet_source_keys as src where src.key = raw.{key})"
-        )
-        missing = _scalar(duck, f"select count(*) {missing_sql}")
-        total = _scalar(duck, f"select count(*) from {target}")
-        if missing and total and missing / total > MAX_HARD_DELETE_SHARE:
+        low, high, total = duck.execute(
+            f"select min({key}), max({key}), count(*) from {target}"
+        ).fetchone()
+        if not total:
+            return 0
+        duck.execute("create or replace temp table _fleet_missing_keys (key bigint)")
+        step = max(KEY_RANGE, -(-(high - low + 1) // -(-total // KEY_RANGE)))
+        for start in range(low, high + 1, step):
+            stop = start + step
+            duck.execute("create or replace temp table _fleet_source_keys (key bigint)")
+            query = sa.select(source.c[key]).where(source.c[key] >= start, source.c[key] < stop)
+            for keys in source_keys(engine, query):
+                duck.register("_fleet_key_chunk", keys)
+                duck.execute("insert into _fleet_source_keys select key from _fleet_key_chunk")
+                duck.unregister("_fleet_key_chunk")
+            duck.execute(
+                f"insert into _fleet_missing_keys select raw.{key} from {target} as raw "
+                f"where raw.{key} >= ? and raw.{key} < ? and raw.{HARD_DELETE_COLUMN} is null "
+                f"and not exists (select 1 from _fleet_source_keys as src "
+                f"where src.key = raw.{key})",
+                [start, stop],
+            )
+        duck.execute("drop table _fleet_source_keys")
+        missing = _scalar(duck, "select count(*) from _fleet_missing_keys")
+        if missing and missing / total > MAX_HARD_DELETE_SHARE:
+            duck.execute("drop table _fleet_missing_keys")
             raise SourceError(
                 f"key reconciliation would mark {missing:,} of {total:,} {fleet_table.name} rows "
                 "as hard-deleted; refusing (is the DSN pointing at the right database?). "
@@ -63,18 +85,16 @@ def reconcile_table(
             )
         if missing:
             duck.execute(
-                f"update {target} as raw set {HARD_DELETE_COLUMN} = ? where "
-                f"raw.{HARD_DELETE_COLUMN} is null and not exists "
-                f"(select 1 from _fleet_source_keys as src where src.key = raw.{key})",
+                f"update {target} set {HARD_DELETE_COLUMN} = ? "
+                f"where {key} in (select key from _fleet_missing_keys)",
                 [now],
             )
-        duck.execute("drop table _fleet_source_keys")
+        duck.execute("drop table _fleet_missing_keys")
     return missing
 
 
-def source_keys(engine: sa.Engine, source: sa.TableClause, key: str) -> Iterator[pa.Table]:
-    """The source's primary keys as Arrow chunks: COPY on PostgreSQL, a cursor elsewhere."""
-    query = sa.select(source.c[key])
+def source_keys(engine: sa.Engine, query: sa.Select[Any]) -> Iterator[pa.Table]:
+    """The keys ``query`` selects, as Arrow chunks: COPY on PostgreSQL, a cursor elsewhere."""
     if engine.dialect.name == "postgresql":
         yield from _copy_keys(engine, query)
         return
