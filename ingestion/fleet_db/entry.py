@@ -22,7 +22,8 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend",
         default="auto",
         choices=("auto", *BACKENDS),
-        help="how rows are read: auto = copy on PostgreSQL, pyarrow elsewhere",
+        help="how rows are read: auto = copy (PostgreSQL COPY into Arrow) on PostgreSQL, "
+        "pyarrow elsewhere",
     )
     parser.add_argument(
         "--chunk-size", type=int, help="rows per chunk (default: from the memory budget)"

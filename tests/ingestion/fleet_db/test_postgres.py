@@ -112,7 +112,10 @@ def test_wrong_password_is_one_line_without_the_secret(
 
 
 def _terminate_copy(admin_url: str, database: str, done: threading.Event) -> list[int]:
-    """Terminate the backend running the shifts COPY as soon as it shows up."""
+    """Terminate the backend running the shifts COPY as soon as it shows up.
+
+    Both backends read through COPY: ours as CSV, connectorx as binary.
+    """
     killed: list[int] = []
     connection = psycopg2.connect(admin_url)
     connection.autocommit = True
@@ -135,10 +138,13 @@ def _terminate_copy(admin_url: str, database: str, done: threading.Event) -> lis
 
 
 @pytest.mark.slow
+# connectorx is left out: a connection lost mid-read panics inside its Rust reader.
+@pytest.mark.parametrize("backend", ["copy"])
 def test_lost_connection_then_resume_without_gap_or_duplicates(
-    postgres: PostgresServer, pg_dsn: str, tripline_env: Settings
+    backend: str, postgres: PostgresServer, pg_dsn: str, tripline_env: Settings
 ) -> None:
     env = {"TRIPLINE_FLEET_DB_DSN": pg_dsn}
+    options = ["--backend", backend, "--chunk-size", "20000"]
     run_tripline(
         "generate",
         "fleet-db",
@@ -158,7 +164,7 @@ def test_lost_connection_then_resume_without_gap_or_duplicates(
     )
     killer.start()
     try:
-        broken = run_tripline("pipeline", "run", "fleet_db", "--chunk-size", "20000", env=env)
+        broken = run_tripline("pipeline", "run", "fleet_db", *options, env=env)
     finally:
         done.set()
         killer.join()
@@ -176,12 +182,11 @@ def test_lost_connection_then_resume_without_gap_or_duplicates(
         "pipeline",
         "run",
         "fleet_db",
-        "--chunk-size",
-        "20000",
+        *options,
         env={**env, "TRIPLINE_MEMORY_LIMIT": "1GB"},
         check=True,
     )
-    assert "shifts=" in resumed.stdout
+    assert "shifts=" in resumed.stdout and f"backend {backend}" in resumed.stdout
     peak_mb = int(re.search(r"peak memory ([\d,]+) MB", resumed.stdout).group(1).replace(",", ""))
     assert peak_mb < 1000, resumed.stdout
     _assert_in_sync(pg_dsn, tripline_env)
