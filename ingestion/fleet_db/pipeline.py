@@ -108,6 +108,16 @@ def run_fleet_db(
                     normalized, info = _extract_normalize_load(pipeline, source, full_refresh)
             except PipelineStepFailed as exc:
                 raise _source_error(exc, url) from None
+            except BaseException as exc:
+                # connectorx reports a failed read as a Rust panic (pyo3's PanicException, a
+                # BaseException), which dlt does not wrap.
+                if type(exc).__name__ != "PanicException":
+                    raise
+                raise SourceError(
+                    f"connectorx failed while reading the fleet database ({describe(url)}): "
+                    f"{first_line(exc, url)}. Nothing from this run was loaded; run again "
+                    "(--backend copy reports lost connections more clearly)"
+                ) from None
             counts = {
                 name: count
                 for name, count in normalized.row_counts.items()
