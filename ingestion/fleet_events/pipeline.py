@@ -162,8 +162,6 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
     with PeakTreeMemory() as memory, _StopFlag() as stop:
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
         stored = _restore_state(pipeline, options.topic)
-        # State was synced once above; this process is the only writer of it from here on.
-        pipeline.config.restore_from_destination = False
         before = _count_events(pipeline)
         consumer = EventConsumer(client_config(options.bootstrap), options.topic, options.group)
         try:

@@ -68,7 +68,7 @@ def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
             time.sleep(1.5)
             kafka.restart(down_seconds=3)
             second = wave.result(timeout=120)
-        _wait_committed(kafka.bootstrap, topic, 90)
+        _wait_committed(kafka.bootstrap, topic, 150)
         follower.send_signal(signal.SIGTERM)
         stdout, stderr = follower.communicate(timeout=60)
     finally:
