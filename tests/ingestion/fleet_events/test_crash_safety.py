@@ -43,8 +43,8 @@ def test_sigkill_at_random_points_then_exactly_the_valid_events(kafka, topic, tr
     killed_mid_run = 0
     for _ in range(KILLS):
         process = _start(kafka.bootstrap, topic)
-        # A run needs ~2.5 s to start and ~1.5 s per batch: kill anywhere from start-up on.
-        time.sleep(rng.uniform(3.0, 10.0))
+        # A run needs ~2.5 s to start and ~1.5 s per batch of 3,000: kill anywhere from start-up on.
+        time.sleep(rng.uniform(2.5, 7.0))
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             killed_mid_run += 1
