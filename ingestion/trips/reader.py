@@ -173,11 +173,16 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0]
 
 
-def _copy_options(out_dir: Path, settings: Settings) -> str:
-    return (
-        f"format parquet, compression snappy, row_group_size 122880, "
-        f"file_size_bytes {settings.budget.file_max_bytes}, filename_pattern 'part_{{i}}'"
-    )
+def _copy_to_parts(
+    con: duckdb.DuckDBPyConnection, select: str, out_dir: Path, settings: Settings
+) -> int:
+    """Write ``select`` as Parquet parts of at most ``file_max_bytes``; return the row count."""
+    row = con.execute(
+        f"copy ({select}) to {_literal(str(out_dir))} (format parquet, compression snappy, "
+        f"row_group_size 122880, file_size_bytes {settings.budget.file_max_bytes}, "
+        "filename_pattern 'part_{i}')"
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def convert_file(
@@ -225,11 +230,9 @@ def _convert_parquet(
     expected = con.execute(
         "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
     ).fetchone()
-    loaded = con.execute(
-        f"copy (select {select} from read_parquet({_literal(str(path))}) as src) "
-        f"to {_literal(str(out_dir))} ({_copy_options(out_dir, settings)})"
-    ).fetchone()
-    rows_loaded = int(loaded[0]) if loaded else 0
+    rows_loaded = _copy_to_parts(
+        con, f"select {select} from read_parquet({_literal(str(path))}) as src", out_dir, settings
+    )
     if expected and int(expected[0]) != rows_loaded:
         raise SourceError(
             f"{source_name}: Parquet metadata says {expected[0]} rows but {rows_loaded} were read"
@@ -248,11 +251,7 @@ def _convert_csv(
 ) -> Converted:
     select, parse_types = _projection(schema, _headers(con, path, "csv"), source_name, load_id)
     reader = _csv_reader(path, parse_types, with_rejects=True)
-    loaded = con.execute(
-        f"copy (select {select} from {reader} as src) "
-        f"to {_literal(str(out_dir))} ({_copy_options(out_dir, settings)})"
-    ).fetchone()
-    rows_loaded = int(loaded[0]) if loaded else 0
+    rows_loaded = _copy_to_parts(con, f"select {select} from {reader} as src", out_dir, settings)
     rejected = con.execute("select count(distinct line) from csv_rejects").fetchone()
     rows_rejected = int(rejected[0]) if rejected else 0
     rejects_path: Path | None = None
