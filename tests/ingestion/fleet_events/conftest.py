@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +23,6 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
 
 
 def _external() -> bool:
-    import os
-
     return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip())
 
 
