@@ -21,6 +21,8 @@ venv: $(STAMP)
 
 ## demo: generate sample data, run every pipeline, build the dbt project and the report
 demo: venv
+	@# Kafka's jars come from Maven Central; without Java the demo skips Kafka in one line.
+	-@bash scripts/services.d/kafka.sh
 	$(BIN)/tripline demo
 
 ## test: lint, dbt build on generated data, and the whole pytest suite (real servers)
