@@ -15,7 +15,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devservers.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LIBS = REPO / ".cache" / "kafka" / "libs"
@@ -46,12 +47,6 @@ def missing_requirement() -> str | None:
     if not any(libs.glob("kafka_2.13-*.jar")):
         return f"Kafka jars missing in {libs}: run bash scripts/services.d/kafka.sh"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _properties(node_id: int, port: int, controller_port: int, log_dir: Path) -> str:
@@ -85,8 +80,8 @@ class KafkaBroker:
     """One broker process; ``bootstrap`` is what clients connect to."""
 
     work_dir: Path
-    port: int = field(default_factory=_free_port)
-    controller_port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
+    controller_port: int = field(default_factory=free_port)
     node_id: int = 1
     process: subprocess.Popen[bytes] | None = None
     # Set when attached to a broker this module did not start (it is never stopped).

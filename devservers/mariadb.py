@@ -18,9 +18,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
-from devservers.postgres import free_port, stop_process, wait_for_port
+from devservers.processes import ManagedServer, free_port, wait_for_port
 
 DEFAULT_PASSWORD = "tripline-dev-password"
 _SEARCH = ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
@@ -47,8 +46,14 @@ def mariadb_available() -> bool:
 
 
 @dataclass
-class MariaDbServer:
-    """One running MariaDB server; ``dsn`` is a URL for the ``tripline`` user."""
+class MariaDbServer(ManagedServer):
+    """One running MariaDB server; ``dsn`` is a URL for the ``tripline`` user.
+
+    ``stop()`` is a clean shutdown (SIGTERM), then the directory goes if we made it.
+    """
+
+    stop_signal = signal.SIGTERM
+    stop_timeout = 30
 
     root: Path
     port: int
@@ -65,26 +70,6 @@ class MariaDbServer:
     @property
     def socket(self) -> Path:
         return self.root / "mysqld.sock"
-
-    def stop(self) -> None:
-        """SIGTERM (a clean shutdown) to our server, then remove its directory if we made it."""
-        if self._stopped:
-            return
-        self._stopped = True
-        stop_process(self.process, signal.SIGTERM, timeout=30)
-        if self.owns_root:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> MariaDbServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_mariadb(

@@ -12,51 +12,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+
+from devservers.processes import ManagedServer, free_port, wait_for_port
 
 DEFAULT_PASSWORD = "tripline-dev-password"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    """Wait until ``process`` accepts TCP connections on 127.0.0.1:``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise RuntimeError(f"server exited with {process.returncode} before listening:\n{tail}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s")
-
-
-def stop_process(process: subprocess.Popen[bytes], sig: int, timeout: float = 20) -> None:
-    """Send ``sig`` to the server process we started and wait; kill it if it hangs."""
-    if process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 def _run_as() -> tuple[str | None, int | None, int | None]:
@@ -73,8 +38,13 @@ def _run_as() -> tuple[str | None, int | None, int | None]:
 
 
 @dataclass
-class PostgresServer:
-    """One running PostgreSQL server; ``dsn`` is a SQLAlchemy URL with the password."""
+class PostgresServer(ManagedServer):
+    """One running PostgreSQL server; ``dsn`` is a SQLAlchemy URL with the password.
+
+    ``stop()`` is PostgreSQL's fast shutdown (SIGINT), then the directory goes if we made it.
+    """
+
+    stop_signal = signal.SIGINT
 
     root: Path
     port: int
@@ -90,26 +60,6 @@ class PostgresServer:
 
     def url(self, database: str, driver: str = "postgresql") -> str:
         return f"{driver}://postgres:{self.password}@127.0.0.1:{self.port}/{database}"
-
-    def stop(self) -> None:
-        """Fast shutdown (SIGINT) of our server, then remove its directory if we made it."""
-        if self._stopped:
-            return
-        self._stopped = True
-        stop_process(self.process, signal.SIGINT)
-        if self.owns_root:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_postgres(
