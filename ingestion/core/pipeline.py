@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from dlt.destinations.sql_client import SqlClientBase
 
 from ingestion.core.duckdb_config import duckdb_config
 from ingestion.core.logs import get_logger
@@ -82,23 +84,43 @@ def recover_interrupted(pipeline: dlt.Pipeline) -> list[str]:
     return pending
 
 
+def _tables_with(client: SqlClientBase[Any], dataset: str, column: str) -> list[str]:
+    rows = client.execute_sql(
+        "select table_name from information_schema.columns "
+        "where table_schema = %s and column_name = %s",
+        dataset,
+        column,
+    )
+    return [name for (name,) in rows or [] if not name.startswith("_dlt")]
+
+
 def _delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
+    """Delete rows the abandoned loads wrote, and the nested rows left without their root.
+
+    Root tables carry ``_dlt_load_id``; dlt's nested (child) tables do not, they point at
+    their root row through ``_dlt_root_id``. Deleting a root row therefore orphans its
+    children, which the replayed load would not replace.
+    """
     if not load_ids:
         return
+    dataset = pipeline.dataset_name
     with pipeline.sql_client() as client:
-        rows = client.execute_sql(
-            "select table_name from information_schema.columns "
-            "where table_schema = %s and column_name = '_dlt_load_id'",
-            pipeline.dataset_name,
-        )
         placeholders = ", ".join(["%s"] * len(load_ids))
-        for (table_name,) in rows or []:
-            if table_name.startswith("_dlt"):
-                continue
+        for table_name in _tables_with(client, dataset, "_dlt_load_id"):
             client.execute_sql(
                 f"delete from {client.make_qualified_table_name(table_name)} "
                 f"where _dlt_load_id in ({placeholders})",
                 *load_ids,
+            )
+        roots = set(_tables_with(client, dataset, "_dlt_id"))
+        for table_name in _tables_with(client, dataset, "_dlt_root_id"):
+            root = table_name.split("__", 1)[0]
+            if root == table_name or root not in roots:
+                continue
+            client.execute_sql(
+                f"delete from {client.make_qualified_table_name(table_name)} as child "
+                f"where not exists (select 1 from {client.make_qualified_table_name(root)} "
+                "as parent where parent._dlt_id = child._dlt_root_id)"
             )
 
 
