@@ -300,7 +300,7 @@ def main() -> None:
         )
         loaded = _count(db, "select count(*) from raw_fleet_events.trip_events")
         dead = _count(db, "select count(*) from raw_fleet_events.trip_events_dead_letter")
-        children = _count(db, "select count(*) from raw_fleet_events.trip_events__fare__surcharges")
+        children = _count(db, "select count(*) from raw_fleet_events.trip_event_surcharges")
         fresh = _freshness(broker.bootstrap, args.freshness_probes) if args.freshness_probes else []
     _write(args, report, produce_seconds, bare, pipeline, loaded, dead, children, fresh)
 
@@ -347,7 +347,7 @@ def _write(
         "(target ≥ 50,000).",
         f"Loaded: {loaded:,} distinct events (expected {r.valid_events:,}), "  # type: ignore[attr-defined]
         f"{dead:,} dead letters (expected {r.malformed:,}), "  # type: ignore[attr-defined]
-        f"{children:,} surcharge child rows: {'reconciles' if ok else 'DOES NOT RECONCILE'}.",
+        f"{children:,} surcharge rows: {'reconciles' if ok else 'DOES NOT RECONCILE'}.",
     ]
     if fresh:
         raws = [f[0] for f in fresh]

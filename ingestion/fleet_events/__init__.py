@@ -1,12 +1,14 @@
 """The dlt source for the fleet's trip events on Kafka topic ``fleet.trip-events``.
 
-One resource reads a bounded :class:`~ingestion.fleet_events.consumer.Batch` of messages and
-yields, page by page:
+One resource reads a bounded :class:`~ingestion.fleet_events.batch.Batch` of messages,
+decodes it page by page in DuckDB (:mod:`ingestion.fleet_events.decode`) and yields three
+Arrow tables per page, which dlt writes to Parquet files rotated at the budget's file size:
 
 * valid events to ``trip_events`` (merge on ``event_id``: replays after a crash and the
-  producer's duplicates collapse to one row). dlt's normalizer unnests the nested ``fare``
-  and ``location`` objects into columns and ``fare.surcharges`` into the child table
-  ``trip_events__fare__surcharges``, in chunks bounded by the budget's buffer and file sizes;
+  producer's duplicates collapse to one row), the nested ``fare`` and ``location`` objects
+  flattened into ``fare__*`` and ``location__*`` columns;
+* ``fare.surcharges`` unnested to ``trip_event_surcharges``, one row per surcharge, keyed by
+  ``event_id`` and its position in the list (merge on both);
 * malformed messages to ``trip_events_dead_letter`` (merge on topic, partition and offset).
 
 The next offset of every partition is written to the resource state, which dlt commits in
@@ -19,12 +21,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.extract.resource import DltResource
 
-from ingestion.fleet_events.consumer import Batch
-from ingestion.fleet_events.helpers import Malformed, dead_letter, kafka_time, validate
-from ingestion.fleet_events.settings import DEAD_LETTER_TABLE, EVENTS_TABLE, SOURCE_NAME
+from ingestion.fleet_events.batch import Batch
+from ingestion.fleet_events.decode import PageDecoder
+from ingestion.fleet_events.settings import (
+    DEAD_LETTER_TABLE,
+    EVENTS_TABLE,
+    SOURCE_NAME,
+    SURCHARGES_TABLE,
+)
 
 EVENT_COLUMNS: TTableSchemaColumns = {
     "event_id": {"data_type": "text", "nullable": False, "description": "unique per event"},
@@ -51,6 +59,13 @@ EVENT_COLUMNS: TTableSchemaColumns = {
     "kafka_timestamp": {"data_type": "timestamp", "timezone": True},
 }
 
+SURCHARGE_COLUMNS: TTableSchemaColumns = {
+    "event_id": {"data_type": "text", "nullable": False},
+    "surcharge_position": {"data_type": "bigint", "nullable": False},
+    "kind": {"data_type": "text", "nullable": False},
+    "amount": {"data_type": "double", "nullable": False},
+}
+
 DEAD_LETTER_COLUMNS: TTableSchemaColumns = {
     "topic": {"data_type": "text", "nullable": False},
     "partition": {"data_type": "bigint", "nullable": False},
@@ -61,12 +76,18 @@ DEAD_LETTER_COLUMNS: TTableSchemaColumns = {
 }
 
 # Each page is marked with its table's hints: hints on the resource itself would also be
-# applied to the dead-letter table, which shares the resource.
+# applied to the other two tables, which share the resource.
 _EVENT_HINTS = dlt.mark.make_hints(
     table_name=EVENTS_TABLE,
     write_disposition="merge",
     primary_key="event_id",
     columns=EVENT_COLUMNS,
+)
+_SURCHARGE_HINTS = dlt.mark.make_hints(
+    table_name=SURCHARGES_TABLE,
+    write_disposition="merge",
+    primary_key=["event_id", "surcharge_position"],
+    columns=SURCHARGE_COLUMNS,
 )
 _DEAD_LETTER_HINTS = dlt.mark.make_hints(
     table_name=DEAD_LETTER_TABLE,
@@ -83,64 +104,48 @@ def offsets_in_state(state: dict[str, Any], topic: str) -> dict[int, int]:
     return {int(partition): int(offset) for partition, offset in stored.items()}
 
 
+def _with_topic(dead_letters: pa.Table, topic: str) -> pa.Table:
+    return dead_letters.add_column(0, "topic", pa.array([topic] * dead_letters.num_rows))
+
+
 @dlt.resource(name=EVENTS_TABLE)
-def trip_events(batch: Batch) -> Iterator[Any]:
-    """Valid events and dead letters of one batch; records the batch's end offsets in state.
+def trip_events(batch: Batch, decoder: PageDecoder) -> Iterator[Any]:
+    """Valid events, surcharges and dead letters of one batch; its end offsets go to state.
 
     Args:
         batch: the bounded slice of the topic this load covers.
+        decoder: the DuckDB connection that decodes the raw pages.
 
     Returns:
-        Pages of event dicts, and dead-letter rows marked for their own table.
+        Arrow tables, each marked for its table.
     """
-    topic = batch.consumer.topic
+    topic = batch.topic
     offsets = dlt.current.resource_state().setdefault("offsets", {}).setdefault(topic, {})
-    seen: set[str] = set()
-    for page in batch.pages():
-        events: list[dict[str, Any]] = []
-        dead: list[dict[str, Any]] = []
-        for message in page:
-            payload = message.value()
-            _, timestamp = message.timestamp()
-            try:
-                event = validate(payload)
-            except Malformed as reason:
-                dead.append(
-                    dead_letter(
-                        topic,
-                        message.partition(),
-                        message.offset(),
-                        payload,
-                        str(reason),
-                        timestamp,
-                    )
-                )
-                continue
-            batch.counts.valid += 1
-            if event["event_id"] in seen:
-                batch.counts.duplicates_in_batch += 1
-                continue
-            seen.add(event["event_id"])
-            event["kafka_partition"] = message.partition()
-            event["kafka_offset"] = message.offset()
-            event["kafka_timestamp"] = kafka_time(timestamp)
-            events.append(event)
-        batch.counts.dead_letters += len(dead)
-        if events:
-            yield dlt.mark.with_hints(events, _EVENT_HINTS, create_table_variant=True)
-        if dead:
-            yield dlt.mark.with_hints(dead, _DEAD_LETTER_HINTS, create_table_variant=True)
-        offsets.update({str(p): offset for p, offset in batch.positions.items()})
+    for raw_page in batch.pages():
+        page = decoder.decode(raw_page)
+        batch.counts.valid += page.valid
+        batch.counts.duplicates_in_batch += page.duplicates
+        batch.counts.dead_letters += page.dead_letters.num_rows
+        if page.events.num_rows:
+            yield dlt.mark.with_hints(page.events, _EVENT_HINTS, create_table_variant=True)
+        if page.surcharges.num_rows:
+            yield dlt.mark.with_hints(page.surcharges, _SURCHARGE_HINTS, create_table_variant=True)
+        if page.dead_letters.num_rows:
+            yield dlt.mark.with_hints(
+                _with_topic(page.dead_letters, topic), _DEAD_LETTER_HINTS, create_table_variant=True
+            )
+    offsets.update({str(p): offset for p, offset in batch.positions.items()})
 
 
-@dlt.source(name=SOURCE_NAME, max_table_nesting=2)
-def fleet_events(batch: Batch) -> DltResource:
+@dlt.source(name=SOURCE_NAME)
+def fleet_events(batch: Batch, decoder: PageDecoder) -> DltResource:
     """The fleet trip events of one bounded batch of ``fleet.trip-events``.
 
     Args:
-        batch: where to read and how much (see ``ingestion.fleet_events.consumer``).
+        batch: where to read and how much (see ``ingestion.fleet_events.batch``).
+        decoder: the DuckDB connection that decodes the raw pages.
 
     Returns:
-        The ``trip_events`` resource (which also fills ``trip_events_dead_letter``).
+        The ``trip_events`` resource (which also fills the surcharge and dead-letter tables).
     """
-    return trip_events(batch)
+    return trip_events(batch, decoder)

@@ -1,4 +1,4 @@
-"""The Kafka side of a run: where each partition starts and stops, and bounded batches.
+"""The Kafka client of a run: partitions, watermarks, assignment, pages and commits.
 
 Tripline assigns every partition of the topic explicitly (no group rebalancing) and seeks to
 the offsets kept in dlt state, which the destination commits together with the data. The
@@ -8,17 +8,13 @@ monitoring and other tools, never as the starting point, so a crash replays and 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from ingestion.core.errors import SourceError
 from ingestion.core.logs import get_logger
-from ingestion.fleet_events.settings import CONSUME_PAGE, BatchLimits
+from ingestion.fleet_events.settings import CONSUME_PAGE
 
 log = get_logger("fleet_events")
 _METADATA_TIMEOUT = 15.0
@@ -123,83 +119,3 @@ class EventConsumer:
         if self._committer is not None:
             self._committer.close()
         self._consumer.close()
-
-
-@dataclass
-class BatchCounts:
-    """What one batch (or a whole run) consumed; messages = valid + dead letters."""
-
-    messages: int = 0
-    valid: int = 0
-    dead_letters: int = 0
-    duplicates_in_batch: int = 0
-    bytes: int = 0
-
-    def add(self, other: BatchCounts) -> None:
-        self.messages += other.messages
-        self.valid += other.valid
-        self.dead_letters += other.dead_letters
-        self.duplicates_in_batch += other.duplicates_in_batch
-        self.bytes += other.bytes
-
-
-@dataclass
-class Batch:
-    """One micro-batch: pages of messages until a limit, the stop offsets or a stop request.
-
-    ``positions`` (next offset per partition) advances only over messages handed out, so it
-    is exactly what the batch's load covers.
-    """
-
-    consumer: EventConsumer
-    positions: dict[int, int]
-    limits: BatchLimits
-    stop_at: dict[int, int] | None = None  # finite runs: the high watermarks seen at start
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-    first_page: list[Message] = field(default_factory=list)
-    counts: BatchCounts = field(default_factory=BatchCounts)
-
-    @property
-    def finished(self) -> bool:
-        """A finite run has read every partition up to its stop offset."""
-        if self.stop_at is None:
-            return False
-        return all(self.positions.get(p, 0) >= high for p, high in self.stop_at.items())
-
-    def _full(self, started: float) -> bool:
-        return (
-            self.counts.messages >= self.limits.max_messages
-            or self.counts.bytes >= self.limits.max_bytes
-            or (self.stop_at is None and time.monotonic() - started >= self.limits.max_seconds)
-        )
-
-    def _keep(self, message: Message) -> bool:
-        partition, offset = message.partition(), message.offset()
-        if self.stop_at is not None and offset >= self.stop_at.get(partition, 0):
-            return False  # written after this run started: the next run takes it
-        if offset < self.positions.get(partition, 0):
-            return False  # already covered (a re-delivery after reconnecting)
-        self.positions[partition] = offset + 1
-        self.counts.messages += 1
-        self.counts.bytes += len(message.value() or b"")
-        return True
-
-    def pages(self) -> Iterator[list[Message]]:
-        started = time.monotonic()
-        page, self.first_page = self.first_page, []
-        while True:
-            kept = [m for m in page if self._keep(m)]
-            if kept:
-                yield kept
-            if self.finished or self._full(started) or self.stop_requested.is_set():
-                return
-            page = self.consumer.page(timeout=0.5)
-            if not page and self.stop_at is not None:
-                self._skip_gaps()
-
-    def _skip_gaps(self) -> None:
-        """Offsets without a message (transaction markers, compaction) still end a partition."""
-        assert self.stop_at is not None
-        for partition, offset in self.consumer.app_positions(list(self.stop_at)).items():
-            if offset > self.positions.get(partition, 0):
-                self.positions[partition] = min(offset, self.stop_at[partition])

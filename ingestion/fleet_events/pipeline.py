@@ -27,10 +27,14 @@ from ingestion.core.pipeline import open_pipeline, recover_interrupted
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
 from ingestion.fleet_events import fleet_events, offsets_in_state
-from ingestion.fleet_events.consumer import Batch, BatchCounts, EventConsumer
+from ingestion.fleet_events.batch import Batch, BatchCounts
+from ingestion.fleet_events.consumer import EventConsumer
+from ingestion.fleet_events.decode import PageDecoder
+from ingestion.fleet_events.prefetch import Prefetcher
 from ingestion.fleet_events.settings import (
     CONSUMER_GROUP,
     DATASET,
+    DECODER_MEMORY_SHARE,
     EVENTS_TABLE,
     PIPELINE_NAME,
     TOPIC,
@@ -64,6 +68,10 @@ def _configure_dlt() -> None:
     # for files that live only until the batch is loaded.
     os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
     os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+    # Arrow pages get the load id column too: crash recovery and dbt's loaded_at rely on it.
+    os.environ.setdefault(
+        f"{PIPELINE_NAME.upper()}__NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true"
+    )
 
 
 def _restore_state(pipeline: dlt.Pipeline, topic: str) -> dict[int, int]:
@@ -106,7 +114,7 @@ def _is_lock_conflict(error: BaseException) -> bool:
     return False
 
 
-def _load_batch(pipeline: dlt.Pipeline, batch: Batch) -> LoadInfo:
+def _load_batch(pipeline: dlt.Pipeline, batch: Batch, decoder: PageDecoder) -> LoadInfo:
     """Extract, normalize and load one batch, waiting out short DuckDB lock conflicts.
 
     Only the destination steps touch the file: a conflict before extraction leaves the
@@ -117,7 +125,7 @@ def _load_batch(pipeline: dlt.Pipeline, batch: Batch) -> LoadInfo:
         try:
             if pipeline.list_normalized_load_packages():
                 return pipeline.load()
-            return pipeline.run(fleet_events(batch), loader_file_format="parquet")
+            return pipeline.run(fleet_events(batch, decoder), loader_file_format="parquet")
         except Exception as error:
             if attempt == LOCK_RETRIES or not _is_lock_conflict(error):
                 raise
@@ -150,11 +158,64 @@ class _StopFlag:
             signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
+def _flush_seconds(options: RunOptions, limits: BatchLimits) -> float:
+    """How long a partly filled page may wait: short in follow mode, where it is latency."""
+    return min(0.5, limits.max_seconds / 2) if options.follow else 2.0
+
+
+def _run_batches(
+    pipeline: dlt.Pipeline,
+    consumer: EventConsumer,
+    decoder: PageDecoder,
+    positions: dict[int, int],
+    stop_at: dict[int, int] | None,
+    options: RunOptions,
+    limits: BatchLimits,
+    stop: threading.Event,
+    summary: RunSummary,
+) -> BatchCounts:
+    """Load and commit batch after batch until the stop offsets, the deadline or a signal."""
+    totals = BatchCounts()
+    deadline = time.monotonic() + options.follow_for if options.follow_for else None
+    uncommitted: dict[int, int] | None = None
+    prefetcher = Prefetcher(
+        consumer, positions, stop_at, limits.page_messages, _flush_seconds(options, limits)
+    )
+    with prefetcher:
+        while not stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if uncommitted is not None and consumer.commit(uncommitted):
+                uncommitted = None  # the group caught up after a broker outage
+            batch = Batch(consumer.topic, prefetcher, positions, limits, stop_at, stop)
+            if batch.finished:
+                break
+            if options.follow:
+                batch.first_page = prefetcher.next_page(timeout=0.5)
+                if batch.first_page is None:
+                    continue
+            info = _load_batch(pipeline, batch, decoder)
+            positions = batch.positions
+            uncommitted = None if consumer.commit(positions) else dict(positions)
+            totals.add(batch.counts)
+            summary.inputs += 1
+            summary.load_ids.extend(info.loads_ids)
+            log.info(
+                "fleet_events: batch of %d messages (%d valid, %d dead letters) loaded "
+                "and committed",
+                batch.counts.messages,
+                batch.counts.valid,
+                batch.counts.dead_letters,
+            )
+    if uncommitted is not None:
+        consumer.commit(uncommitted)
+    return totals
+
+
 def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
     """Consume, load and commit until the topic's start watermarks (or SIGTERM with follow)."""
     started = time.perf_counter()
     summary = RunSummary(PIPELINE_NAME, DATASET)
-    totals = BatchCounts()
     limits = BatchLimits.from_budget(
         settings.budget, options.max_messages, options.max_bytes, options.max_seconds
     )
@@ -164,6 +225,10 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
         stored = _restore_state(pipeline, options.topic)
         before = _count_events(pipeline)
         consumer = EventConsumer(client_config(options.bootstrap), options.topic, options.group)
+        decoder = PageDecoder(
+            threads=settings.budget.duckdb_threads,
+            memory_limit_bytes=int(settings.budget.total_bytes * DECODER_MEMORY_SHARE),
+        )
         try:
             partitions = consumer.partitions()
             positions = _start_positions(consumer, stored, partitions)
@@ -177,37 +242,20 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
                 positions,
                 stop_at if stop_at is not None else "the end (follow)",
             )
-            deadline = time.monotonic() + options.follow_for if options.follow_for else None
-            uncommitted: dict[int, int] | None = None
-            while not stop.event.is_set():
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                if uncommitted is not None and consumer.commit(uncommitted):
-                    uncommitted = None  # the group caught up after a broker outage
-                batch = Batch(consumer, positions, limits, stop_at, stop.event)
-                if batch.finished:
-                    break
-                if options.follow:
-                    batch.first_page = consumer.page(timeout=0.5)
-                    if not batch.first_page:
-                        continue
-                info = _load_batch(pipeline, batch)
-                positions = batch.positions
-                uncommitted = None if consumer.commit(positions) else dict(positions)
-                totals.add(batch.counts)
-                summary.inputs += 1
-                summary.load_ids.extend(info.loads_ids)
-                log.info(
-                    "fleet_events: batch of %d messages (%d valid, %d dead letters) loaded "
-                    "and committed",
-                    batch.counts.messages,
-                    batch.counts.valid,
-                    batch.counts.dead_letters,
-                )
-            if uncommitted is not None:
-                consumer.commit(uncommitted)
+            totals = _run_batches(
+                pipeline,
+                consumer,
+                decoder,
+                positions,
+                stop_at,
+                options,
+                limits,
+                stop.event,
+                summary,
+            )
         finally:
             consumer.close()
+            decoder.close()
         after = _count_events(pipeline)
     summary.rows_read = totals.messages
     summary.rows_loaded = totals.valid

@@ -21,6 +21,7 @@ TOPIC = "fleet.trip-events"
 DEFAULT_PARTITIONS = 6
 CONSUMER_GROUP = "tripline-fleet-events"
 EVENTS_TABLE = "trip_events"
+SURCHARGES_TABLE = "trip_event_surcharges"
 DEAD_LETTER_TABLE = "trip_events_dead_letter"
 
 # Fleet database ids the generator draws from (docs/fleet_db.md: drivers 1..N, vehicles 1..M).
@@ -28,8 +29,15 @@ DEFAULT_DRIVERS = 200
 DEFAULT_VEHICLES = 150
 ZONE_IDS = range(1, 266)  # TLC taxi zones 1..265
 
-# A raw event is about 600 bytes of JSON and about 2 KB as a Python dict in dlt's buffers.
-EVENT_DICT_BYTES = 2_000
+# A raw event is about 330-600 bytes of JSON; while its page is decoded it also has a row in
+# DuckDB's verdict table and in the Arrow output: about 2 KB in all.
+MESSAGE_WORKING_BYTES = 2_000
+# Raw pages per batch: each page is one DuckDB decode, each batch one dlt load (about 1 s of
+# fixed cost), so batches span several pages.
+PAGES_PER_BATCH = 8
+# The decoding DuckDB connection's memory_limit, as a share of the budget (the destination's
+# connection has 40 %).
+DECODER_MEMORY_SHARE = 0.1
 # librdkafka messages fetched per consume() call.
 CONSUME_PAGE = 10_000
 
@@ -51,6 +59,7 @@ class BatchLimits:
     max_messages: int
     max_bytes: int
     max_seconds: float
+    page_messages: int
 
     @classmethod
     def from_budget(
@@ -60,11 +69,19 @@ class BatchLimits:
         max_bytes: int | None = None,
         max_seconds: float | None = None,
     ) -> BatchLimits:
-        """Defaults keep one batch's dicts near 5 % of the budget and its raw bytes near 2.5 %."""
+        """One page in decoding holds about 5 % of the budget; a batch is a few pages.
+
+        Only one page is in memory at a time (dlt writes the decoded pages to files), so the
+        batch limits bound the work one load and one offset commit cover, not memory.
+        """
+        page_messages = budget.rows_per_chunk(MESSAGE_WORKING_BYTES)
+        if max_messages:
+            page_messages = min(page_messages, max_messages)
         return cls(
-            max_messages=max_messages or budget.rows_per_chunk(EVENT_DICT_BYTES) * 2,
-            max_bytes=max_bytes or max(8 << 20, int(budget.total_bytes * 0.025)),
+            max_messages=max_messages or page_messages * PAGES_PER_BATCH,
+            max_bytes=max_bytes or max(8 << 20, int(budget.total_bytes * 0.1)),
             max_seconds=max_seconds if max_seconds is not None else 2.0,
+            page_messages=page_messages,
         )
 
 

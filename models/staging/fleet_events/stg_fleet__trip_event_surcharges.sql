@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('fleet_events', 'trip_events__fare__surcharges') }}
+    select * from {{ source('fleet_events', 'trip_event_surcharges') }}
 
 ),
 
@@ -10,15 +10,17 @@ renamed as (
 
     select
         ---------- ids
-        _dlt_id as surcharge_id,
-        _dlt_parent_id as event_record_id,
+        event_id,
 
         ---------- strings
         kind as surcharge_kind,
 
         ---------- numerics
         amount as surcharge_amount,
-        cast(_dlt_list_idx as integer) as surcharge_position
+        cast(surcharge_position as integer) as surcharge_position,
+
+        ---------- timestamps
+        to_timestamp(cast(_dlt_load_id as double)) as loaded_at
 
     from source
 

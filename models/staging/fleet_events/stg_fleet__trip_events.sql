@@ -11,7 +11,6 @@ renamed as (
     select
         ---------- ids
         event_id,
-        _dlt_id as event_record_id,
         trip_id,
         cast(driver_id as integer) as driver_id,
         cast(vehicle_id as integer) as vehicle_id,

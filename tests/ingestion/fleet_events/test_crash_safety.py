@@ -10,7 +10,7 @@ import time
 
 from ingestion.fleet_events.generator import GeneratorOptions, generate
 from tests.helpers import REPO, TRIPLINE
-from tests.ingestion.fleet_events.helpers import query, run_pipeline, scalar
+from tests.ingestion.fleet_events.helpers import query, run_pipeline
 
 RAW = "raw_fleet_events"
 KILLS = 6
@@ -28,7 +28,7 @@ def _start(bootstrap: str, topic: str) -> subprocess.Popen[bytes]:
             "--topic",
             topic,
             "--batch-messages",
-            "6000",
+            "2000",
         ],
         cwd=REPO,
         env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
@@ -44,8 +44,9 @@ def test_sigkill_at_random_points_then_exactly_the_valid_events(kafka, topic, tr
     while killed_mid_run < KILLS and attempts < 3 * KILLS:
         attempts += 1
         process = _start(kafka.bootstrap, topic)
-        # A run needs ~2.5 s to start and ~1 s per batch of 3,000: kill anywhere from start-up on.
-        time.sleep(rng.uniform(2.5, 7.0))
+        # A run needs ~2.5 s to start and ~0.3 s per batch of 2,000: kill anywhere from
+        # start-up on.
+        time.sleep(rng.uniform(2.0, 6.0))
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             killed_mid_run += 1
@@ -53,7 +54,7 @@ def test_sigkill_at_random_points_then_exactly_the_valid_events(kafka, topic, tr
             # The run drained the topic before the kill: more events for the next one.
             reports.append(
                 generate(
-                    kafka.bootstrap, GeneratorOptions(trips=5_000, seed=21 + attempts, topic=topic)
+                    kafka.bootstrap, GeneratorOptions(trips=10_000, seed=21 + attempts, topic=topic)
                 )
             )
         process.wait(30)
@@ -75,13 +76,14 @@ def test_sigkill_at_random_points_then_exactly_the_valid_events(kafka, topic, tr
         f"from {RAW}.trip_events_dead_letter",
     )[0]
     assert dead == distinct_dead == malformed
-    orphans = scalar(
+    orphans, doubled = query(
         settings,
         f"""
-        select count(*)
-        from {RAW}.trip_events__fare__surcharges as s
-        left join {RAW}.trip_events as e on s._dlt_root_id = e._dlt_id
-        where e._dlt_id is null
+        select
+            (select count(*) from {RAW}.trip_event_surcharges as s
+             anti join {RAW}.trip_events as e on s.event_id = e.event_id),
+            (select count(*) - count(distinct (event_id, surcharge_position))
+             from {RAW}.trip_event_surcharges)
         """,
-    )
-    assert orphans == 0
+    )[0]
+    assert (orphans, doubled) == (0, 0)

@@ -46,19 +46,30 @@ def test_exact_counts_dead_letters_and_second_run(kafka, topic, tripline_env):
         )
         == first.completed_trips
     )
-    # Child rows of the unnested fare: one per surcharge, none orphaned or doubled.
-    orphans, doubled = query(
+    # The unnested surcharges: none orphaned or doubled, and each completed trip's fare adds
+    # up (the generator's total is base + tip + tolls + surcharges, rounded to cents).
+    orphans, doubled, fares_off = query(
         settings,
         f"""
+        with per_event as (
+            select event_id, sum(amount) as surcharges
+            from {RAW}.trip_event_surcharges
+            group by event_id
+        )
         select
-            count(*) filter (where e._dlt_id is null),
-            count(*) - count(distinct (s._dlt_parent_id, s._dlt_list_idx))
-        from {RAW}.trip_events__fare__surcharges as s
-        left join {RAW}.trip_events as e on s._dlt_root_id = e._dlt_id
+            (select count(*) from {RAW}.trip_event_surcharges as s
+             anti join {RAW}.trip_events as e
+                on s.event_id = e.event_id and e.event_type = 'trip_completed'),
+            (select count(*) - count(distinct (event_id, surcharge_position))
+             from {RAW}.trip_event_surcharges),
+            (select count(*) from {RAW}.trip_events as e left join per_event using (event_id)
+             where e.event_type = 'trip_completed'
+                and abs(e.fare__base_amount + e.fare__tip_amount + e.fare__tolls_amount
+                    + coalesce(per_event.surcharges, 0) - e.fare__total_amount) > 0.011)
         """,
     )[0]
-    assert (orphans, doubled) == (0, 0)
-    assert scalar(settings, f"select count(*) from {RAW}.trip_events__fare__surcharges") > 0
+    assert (orphans, doubled, fares_off) == (0, 0, 0)
+    assert scalar(settings, f"select count(*) from {RAW}.trip_event_surcharges") > 0
     dead = query(
         settings,
         f"select topic, reason, raw_base64 from {RAW}.trip_events_dead_letter limit 1",

@@ -1,0 +1,78 @@
+"""One micro-batch: the raw pages one dlt load and one offset commit cover."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from ingestion.fleet_events.prefetch import Prefetcher, RawPage
+from ingestion.fleet_events.settings import BatchLimits
+
+
+@dataclass
+class BatchCounts:
+    """What one batch (or a whole run) consumed; messages = valid + dead letters."""
+
+    messages: int = 0
+    valid: int = 0
+    dead_letters: int = 0
+    duplicates_in_batch: int = 0
+    bytes: int = 0
+
+    def add(self, other: BatchCounts) -> None:
+        self.messages += other.messages
+        self.valid += other.valid
+        self.dead_letters += other.dead_letters
+        self.duplicates_in_batch += other.duplicates_in_batch
+        self.bytes += other.bytes
+
+
+@dataclass
+class Batch:
+    """Raw pages until a limit, the stop offsets or a stop request.
+
+    ``positions`` (next offset per partition) advances only over pages handed out, so it is
+    exactly what the batch's load covers.
+    """
+
+    topic: str
+    prefetcher: Prefetcher
+    positions: dict[int, int]
+    limits: BatchLimits
+    stop_at: dict[int, int] | None = None  # finite runs: the high watermarks seen at start
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    first_page: RawPage | None = None
+    counts: BatchCounts = field(default_factory=BatchCounts)
+
+    @property
+    def finished(self) -> bool:
+        """A finite run has read every partition up to its stop offset."""
+        if self.stop_at is None:
+            return False
+        return all(self.positions.get(p, 0) >= high for p, high in self.stop_at.items())
+
+    def _full(self, started: float) -> bool:
+        return (
+            self.counts.messages >= self.limits.max_messages
+            or self.counts.bytes >= self.limits.max_bytes
+            or (self.stop_at is None and time.monotonic() - started >= self.limits.max_seconds)
+        )
+
+    def pages(self) -> Iterator[pa.Table]:
+        """The raw tables of the batch's pages (``RAW_SCHEMA``), in order."""
+        started = time.monotonic()
+        page, self.first_page = self.first_page, None
+        while True:
+            if page is not None:
+                self.positions = page.positions
+                self.counts.messages += page.table.num_rows
+                self.counts.bytes += page.size_bytes
+                if page.table.num_rows:
+                    yield page.table
+            if self.finished or self._full(started) or self.stop_requested.is_set():
+                return
+            page = self.prefetcher.next_page(timeout=0.5)
