@@ -26,7 +26,6 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.extract.resource import DltResource
 
 from ingestion.fleet_events.batch import Batch
-from ingestion.fleet_events.decode import PageDecoder
 from ingestion.fleet_events.settings import (
     DEAD_LETTER_TABLE,
     EVENTS_TABLE,
@@ -108,44 +107,49 @@ def _with_topic(dead_letters: pa.Table, topic: str) -> pa.Table:
     return dead_letters.add_column(0, "topic", pa.array([topic] * dead_letters.num_rows))
 
 
+def _marked(table: pa.Table, hints: Any, columns: TTableSchemaColumns) -> Any:
+    """``table`` for dlt, its fields NOT NULL where the hints say so (dlt warns otherwise)."""
+    fields = [
+        field.with_nullable(columns.get(field.name, {}).get("nullable", True))
+        for field in table.schema
+    ]
+    return dlt.mark.with_hints(table.cast(pa.schema(fields)), hints, create_table_variant=True)
+
+
 @dlt.resource(name=EVENTS_TABLE)
-def trip_events(batch: Batch, decoder: PageDecoder) -> Iterator[Any]:
+def trip_events(batch: Batch) -> Iterator[Any]:
     """Valid events, surcharges and dead letters of one batch; its end offsets go to state.
 
     Args:
-        batch: the bounded slice of the topic this load covers.
-        decoder: the DuckDB connection that decodes the raw pages.
+        batch: the bounded slice of the topic this load covers, page by decoded page.
 
     Returns:
         Arrow tables, each marked for its table.
     """
     topic = batch.topic
     offsets = dlt.current.resource_state().setdefault("offsets", {}).setdefault(topic, {})
-    for raw_page in batch.pages():
-        page = decoder.decode(raw_page)
+    for page in batch.pages():
         batch.counts.valid += page.valid
         batch.counts.duplicates_in_batch += page.duplicates
         batch.counts.dead_letters += page.dead_letters.num_rows
         if page.events.num_rows:
-            yield dlt.mark.with_hints(page.events, _EVENT_HINTS, create_table_variant=True)
+            yield _marked(page.events, _EVENT_HINTS, EVENT_COLUMNS)
         if page.surcharges.num_rows:
-            yield dlt.mark.with_hints(page.surcharges, _SURCHARGE_HINTS, create_table_variant=True)
+            yield _marked(page.surcharges, _SURCHARGE_HINTS, SURCHARGE_COLUMNS)
         if page.dead_letters.num_rows:
-            yield dlt.mark.with_hints(
-                _with_topic(page.dead_letters, topic), _DEAD_LETTER_HINTS, create_table_variant=True
-            )
+            dead_letters = _with_topic(page.dead_letters, topic)
+            yield _marked(dead_letters, _DEAD_LETTER_HINTS, DEAD_LETTER_COLUMNS)
     offsets.update({str(p): offset for p, offset in batch.positions.items()})
 
 
 @dlt.source(name=SOURCE_NAME)
-def fleet_events(batch: Batch, decoder: PageDecoder) -> DltResource:
+def fleet_events(batch: Batch) -> DltResource:
     """The fleet trip events of one bounded batch of ``fleet.trip-events``.
 
     Args:
         batch: where to read and how much (see ``ingestion.fleet_events.batch``).
-        decoder: the DuckDB connection that decodes the raw pages.
 
     Returns:
         The ``trip_events`` resource (which also fills the surcharge and dead-letter tables).
     """
-    return trip_events(batch, decoder)
+    return trip_events(batch)

@@ -1,4 +1,4 @@
-"""One micro-batch: the raw pages one dlt load and one offset commit cover."""
+"""One micro-batch: the pages one dlt load and one offset commit cover."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-
-from ingestion.fleet_events.prefetch import Prefetcher, RawPage
+from ingestion.fleet_events.decode import DecodedPage
+from ingestion.fleet_events.prefetch import Page, Prefetcher
 from ingestion.fleet_events.settings import BatchLimits
 
 
@@ -45,7 +44,7 @@ class Batch:
     limits: BatchLimits
     stop_at: dict[int, int] | None = None  # finite runs: the high watermarks seen at start
     stop_requested: threading.Event = field(default_factory=threading.Event)
-    first_page: RawPage | None = None
+    first_page: Page | None = None
     counts: BatchCounts = field(default_factory=BatchCounts)
 
     @property
@@ -62,17 +61,17 @@ class Batch:
             or (self.stop_at is None and time.monotonic() - started >= self.limits.max_seconds)
         )
 
-    def pages(self) -> Iterator[pa.Table]:
-        """The raw tables of the batch's pages (``RAW_SCHEMA``), in order."""
+    def pages(self) -> Iterator[DecodedPage]:
+        """The batch's decoded pages, in order."""
         started = time.monotonic()
         page, self.first_page = self.first_page, None
         while True:
             if page is not None:
                 self.positions = page.positions
-                self.counts.messages += page.table.num_rows
+                self.counts.messages += page.messages
                 self.counts.bytes += page.size_bytes
-                if page.table.num_rows:
-                    yield page.table
+                if page.decoded is not None:
+                    yield page.decoded
             if self.finished or self._full(started) or self.stop_requested.is_set():
                 return
             page = self.prefetcher.next_page(timeout=0.5)

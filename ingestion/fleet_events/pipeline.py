@@ -114,7 +114,7 @@ def _is_lock_conflict(error: BaseException) -> bool:
     return False
 
 
-def _load_batch(pipeline: dlt.Pipeline, batch: Batch, decoder: PageDecoder) -> LoadInfo:
+def _load_batch(pipeline: dlt.Pipeline, batch: Batch) -> LoadInfo:
     """Extract, normalize and load one batch, waiting out short DuckDB lock conflicts.
 
     Only the destination steps touch the file: a conflict before extraction leaves the
@@ -125,7 +125,7 @@ def _load_batch(pipeline: dlt.Pipeline, batch: Batch, decoder: PageDecoder) -> L
         try:
             if pipeline.list_normalized_load_packages():
                 return pipeline.load()
-            return pipeline.run(fleet_events(batch, decoder), loader_file_format="parquet")
+            return pipeline.run(fleet_events(batch), loader_file_format="parquet")
         except Exception as error:
             if attempt == LOCK_RETRIES or not _is_lock_conflict(error):
                 raise
@@ -179,7 +179,12 @@ def _run_batches(
     deadline = time.monotonic() + options.follow_for if options.follow_for else None
     uncommitted: dict[int, int] | None = None
     prefetcher = Prefetcher(
-        consumer, positions, stop_at, limits.page_messages, _flush_seconds(options, limits)
+        consumer,
+        decoder,
+        positions,
+        stop_at,
+        limits.page_messages,
+        _flush_seconds(options, limits),
     )
     with prefetcher:
         while not stop.is_set():
@@ -194,7 +199,7 @@ def _run_batches(
                 batch.first_page = prefetcher.next_page(timeout=0.5)
                 if batch.first_page is None:
                     continue
-            info = _load_batch(pipeline, batch, decoder)
+            info = _load_batch(pipeline, batch)
             positions = batch.positions
             uncommitted = None if consumer.commit(positions) else dict(positions)
             totals.add(batch.counts)
@@ -222,6 +227,9 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
     _configure_dlt()
     with PeakTreeMemory() as memory, _StopFlag() as stop:
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
+        # dlt's own handler holds SIGTERM during normalize and load, then forgets it: a
+        # follower signalled then would run on. _StopFlag takes the signal instead.
+        pipeline.config.runtime.intercept_signals = False
         stored = _restore_state(pipeline, options.topic)
         before = _count_events(pipeline)
         consumer = EventConsumer(client_config(options.bootstrap), options.topic, options.group)

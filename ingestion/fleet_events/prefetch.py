@@ -1,11 +1,12 @@
-"""Reading ahead: a thread turns the topic into raw pages while the previous ones load.
+"""Reading ahead: threads read and decode pages of the topic while earlier pages load.
 
-Consuming is Python work per message (about half of a run's CPU), decoding and loading are
-DuckDB work that releases the GIL; on two cores the two overlap. The queue holds at most
-``depth`` pages, so reading ahead costs a bounded amount of memory. Each page carries the
-next offset of every partition after it: a batch that loads pages up to one of them covers
-exactly the messages before those offsets, and pages read ahead but never loaded are
-simply read again by the next run.
+Three stages run at once: a reader thread consumes messages into raw pages (Python work
+per message), a decoder thread turns each raw page into Arrow tables in DuckDB, and the
+caller's thread hands the tables to dlt and loads them. DuckDB releases the GIL, so on two
+cores the stages overlap. Each queue holds at most ``depth`` pages, so reading ahead costs
+a bounded amount of memory. Each page carries the next offset of every partition after it:
+a batch that loads pages up to one of them covers exactly the messages before those
+offsets, and pages read ahead but never loaded are simply read again by the next run.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 from confluent_kafka import Message
 
 from ingestion.fleet_events.consumer import EventConsumer
-from ingestion.fleet_events.decode import RAW_SCHEMA
+from ingestion.fleet_events.decode import RAW_SCHEMA, DecodedPage, PageDecoder
 
 _POLL_SECONDS = 0.2
 
@@ -30,6 +32,16 @@ class RawPage:
 
     table: pa.Table
     positions: dict[int, int]
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """A decoded page (None when it holds no message, only positions) and where it ends."""
+
+    decoded: DecodedPage | None
+    positions: dict[int, int]
+    messages: int
     size_bytes: int
 
 
@@ -60,20 +72,22 @@ class _RawColumns:
 
 
 class Prefetcher:
-    """Consumes on a background thread into a bounded queue of :class:`RawPage`.
+    """Consumes and decodes on background threads into a bounded queue of :class:`Page`.
 
     Args:
-        consumer: assigned to the start positions already; used by this thread only.
+        consumer: assigned to the start positions already; used by the reader thread only.
+        decoder: used by the decoder thread only.
         positions: next offset per partition to read.
         stop_at: finite runs: the high watermarks seen at start (None: follow for ever).
         page_messages: a page is handed over at this many messages...
         flush_seconds: ...or this long after its first message (follow mode's latency).
-        depth: pages that may wait in the queue.
+        depth: pages that may wait in each of the two queues.
     """
 
     def __init__(
         self,
         consumer: EventConsumer,
+        decoder: PageDecoder,
         positions: dict[int, int],
         stop_at: dict[int, int] | None,
         page_messages: int,
@@ -81,26 +95,33 @@ class Prefetcher:
         depth: int = 2,
     ) -> None:
         self._consumer = consumer
+        self._decoder = decoder
         self._positions = dict(positions)
         self._stop_at = stop_at
         self._page_messages = page_messages
         self._flush_seconds = flush_seconds
-        self._pages: queue.Queue[RawPage | BaseException] = queue.Queue(maxsize=depth)
+        self._raw: queue.Queue[RawPage | BaseException] = queue.Queue(maxsize=depth)
+        self._ready: queue.Queue[Page | BaseException] = queue.Queue(maxsize=depth)
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kafka-prefetch", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._read, name="kafka-reader", daemon=True),
+            threading.Thread(target=self._decode, name="page-decoder", daemon=True),
+        ]
 
     def __enter__(self) -> Prefetcher:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._closing.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
-    def next_page(self, timeout: float) -> RawPage | None:
-        """The next page, or None when none came within ``timeout``; re-raises read errors."""
+    def next_page(self, timeout: float) -> Page | None:
+        """The next page, or None when none came within ``timeout``; re-raises thread errors."""
         try:
-            item = self._pages.get(timeout=max(timeout, 0.0))
+            item = self._ready.get(timeout=max(timeout, 0.0))
         except queue.Empty:
             return None
         if isinstance(item, BaseException):
@@ -112,25 +133,43 @@ class Prefetcher:
             return False
         return all(self._positions.get(p, 0) >= high for p, high in self._stop_at.items())
 
-    def _hand_over(self, item: RawPage | BaseException) -> bool:
+    def _hand_over(self, to: queue.Queue[Any], item: object) -> bool:
         """Queue ``item``, waiting while the queue is full; False once closing."""
         while not self._closing.is_set():
             try:
-                self._pages.put(item, timeout=_POLL_SECONDS)
+                to.put(item, timeout=_POLL_SECONDS)
                 return True
             except queue.Full:
                 continue
         return False
 
+    def _decode(self) -> None:
+        try:
+            while not self._closing.is_set():
+                try:
+                    raw = self._raw.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                if isinstance(raw, BaseException):
+                    self._hand_over(self._ready, raw)
+                    return
+                rows = raw.table.num_rows
+                decoded = self._decoder.decode(raw.table) if rows else None
+                page = Page(decoded, raw.positions, rows, raw.size_bytes)
+                if not self._hand_over(self._ready, page):
+                    return
+        except BaseException as error:  # handed to the loading thread, which raises it
+            self._hand_over(self._ready, error)
+
     def _page(self, raw: _RawColumns) -> RawPage:
         return RawPage(raw.table(), dict(self._positions), raw.size_bytes)
 
-    def _run(self) -> None:
+    def _read(self) -> None:
         try:
             raw = _RawColumns()
             while not self._closing.is_set():
                 if self._finished():
-                    self._hand_over(self._page(raw))  # the last page (maybe only positions)
+                    self._hand_over(self._raw, self._page(raw))  # maybe only positions
                     return
                 messages = self._consumer.page(timeout=_POLL_SECONDS)
                 if not len(raw):
@@ -142,11 +181,11 @@ class Prefetcher:
                 full = len(raw) >= self._page_messages
                 due = len(raw) > 0 and time.monotonic() - raw.started >= self._flush_seconds
                 if full or due:
-                    if not self._hand_over(self._page(raw)):
+                    if not self._hand_over(self._raw, self._page(raw)):
                         return
                     raw = _RawColumns()
-        except BaseException as error:  # handed to the loading thread, which raises it
-            self._hand_over(error)
+        except BaseException as error:  # passed on to the loading thread, which raises it
+            self._hand_over(self._raw, error)
 
     def _take(self, messages: list[Message], raw: _RawColumns) -> None:
         """Append the messages the run covers; the hot loop of a run, so kept flat."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -84,3 +86,63 @@ def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
     assert total == distinct == first.valid_events + second.valid_events
     dead = query(tripline_env, f"select count(*) from {RAW}.trip_events_dead_letter")[0][0]
     assert dead == first.malformed + second.malformed
+
+
+def test_sigterm_at_any_moment_stops_the_follower_after_its_batch(kafka, topic, tripline_env):
+    """SIGTERM lands in extract, normalize or load (short batches: mostly dlt's steps).
+
+    dlt holds SIGTERM during its normalize and load steps and drops it afterwards unless the
+    pipeline takes the signal itself; a follower signalled then used to run on for ever.
+    """
+    generate(kafka.bootstrap, GeneratorOptions(trips=300, seed=41, topic=topic))
+    producing = threading.Event()
+    producing.set()
+
+    def produce() -> None:
+        seed = 42
+        while producing.is_set():
+            generate(kafka.bootstrap, GeneratorOptions(trips=20, seed=seed, topic=topic))
+            seed += 1
+            time.sleep(0.1)
+
+    rng = random.Random(7)
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    try:
+        for _ in range(4):
+            follower = subprocess.Popen(
+                [
+                    TRIPLINE,
+                    "pipeline",
+                    "run",
+                    "fleet_events",
+                    "--bootstrap",
+                    kafka.bootstrap,
+                    "--topic",
+                    topic,
+                    "--follow",
+                    "--batch-seconds",
+                    "0.2",
+                ],
+                cwd=REPO,
+                env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(rng.uniform(4.0, 6.0))  # past start-up, into the batch loop
+            follower.send_signal(signal.SIGTERM)
+            try:
+                _stdout, stderr = follower.communicate(timeout=30)
+            finally:
+                if follower.poll() is None:
+                    follower.kill()
+            assert follower.returncode == 0, stderr[-2000:]
+            assert "SIGTERM received" in stderr
+    finally:
+        producing.clear()
+        producer.join()
+    _total, distinct = query(
+        tripline_env, f"select count(*), count(distinct event_id) from {RAW}.trip_events"
+    )[0]
+    assert _total == distinct > 0
