@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from typing import Any
 
 import duckdb
@@ -11,7 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from ingestion.core.settings import Settings
 from ingestion.fleet_events.settings import CONSUMER_GROUP
-from tests.helpers import run_tripline
+from tests.helpers import REPO, TRIPLINE, run_tripline
 
 SUMMARY = re.compile(
     r"rows read (?P<read>[\d,]+) = loaded (?P<loaded>[\d,]+) \+ rejected (?P<rejected>[\d,]+)"
@@ -37,6 +39,19 @@ def run_pipeline(bootstrap: str, topic: str, *extra: str) -> dict[str, int]:
     assert match, result.stdout + result.stderr
     assert match["bad"] is None, result.stdout
     return {k: int(v.replace(",", "")) for k, v in match.groupdict().items() if k != "bad"}
+
+
+def start_follower(bootstrap: str, topic: str, *extra: str) -> subprocess.Popen[str]:
+    """Start ``tripline pipeline run fleet_events --follow`` (text pipes, telemetry off)."""
+    command = [TRIPLINE, "pipeline", "run", "fleet_events", "--bootstrap", bootstrap]
+    return subprocess.Popen(
+        [*command, "--topic", topic, "--follow", *extra],
+        cwd=REPO,
+        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:

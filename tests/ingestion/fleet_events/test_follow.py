@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ingestion.fleet_events.generator import GeneratorOptions, generate
-from tests.helpers import REPO, TRIPLINE
-from tests.ingestion.fleet_events.helpers import committed_offsets, high_watermarks, query
+from tests.ingestion.fleet_events.helpers import (
+    committed_offsets,
+    high_watermarks,
+    query,
+    start_follower,
+)
 
 RAW = "raw_fleet_events"
 
@@ -36,28 +38,7 @@ def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
     if kafka.external:
         pytest.skip("KAFKA_BOOTSTRAP_SERVERS points at a broker this test cannot restart")
     first = generate(kafka.bootstrap, GeneratorOptions(trips=1_000, seed=31, topic=topic))
-    follower = subprocess.Popen(
-        [
-            TRIPLINE,
-            "pipeline",
-            "run",
-            "fleet_events",
-            "--bootstrap",
-            kafka.bootstrap,
-            "--topic",
-            topic,
-            "--follow",
-            "--batch-seconds",
-            "1",
-            "--follow-for",
-            "240",
-        ],
-        cwd=REPO,
-        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    follower = start_follower(kafka.bootstrap, topic, "--batch-seconds", "1", "--follow-for", "240")
     try:
         _wait_committed(kafka.bootstrap, topic, 60)
         # The broker goes away while the second wave is being produced and consumed.
@@ -110,26 +91,7 @@ def test_sigterm_at_any_moment_stops_the_follower_after_its_batch(kafka, topic, 
     producer.start()
     try:
         for _ in range(4):
-            follower = subprocess.Popen(
-                [
-                    TRIPLINE,
-                    "pipeline",
-                    "run",
-                    "fleet_events",
-                    "--bootstrap",
-                    kafka.bootstrap,
-                    "--topic",
-                    topic,
-                    "--follow",
-                    "--batch-seconds",
-                    "0.2",
-                ],
-                cwd=REPO,
-                env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            follower = start_follower(kafka.bootstrap, topic, "--batch-seconds", "0.2")
             time.sleep(rng.uniform(4.0, 6.0))  # past start-up, into the batch loop
             follower.send_signal(signal.SIGTERM)
             try:
