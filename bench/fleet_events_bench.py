@@ -8,8 +8,9 @@ fresh topic, then, one after the other, each in its own process:
 
 1. bare: a confluent-kafka consume loop that reads every partition to the high watermark and
    parses each message with orjson (no validation, no DuckDB): the ceiling for the client;
-2. pipeline: ``tripline pipeline run fleet_events`` into a fresh DuckDB file (validate,
-   dead-letter, dlt extract/normalize with child tables, load with merge on event_id).
+2. pipeline: ``tripline pipeline run fleet_events`` into a fresh DuckDB file (decode and
+   validate pages in DuckDB, dead-letter, unnest surcharges, dlt extract of Arrow tables,
+   load with merge on event_id).
 
 Peak memory is the resident set of the process tree, sampled every 50 ms; the pipeline's RSS
 is also sampled once a second to show whether it grows with the run (first vs last third).
