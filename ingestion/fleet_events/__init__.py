@@ -17,7 +17,7 @@ the same load as the rows: the destination always knows exactly what it holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dlt
@@ -96,7 +96,7 @@ _DEAD_LETTER_HINTS = dlt.mark.make_hints(
 )
 
 
-def offsets_in_state(state: dict[str, Any], topic: str) -> dict[int, int]:
+def offsets_in_state(state: Mapping[str, Any], topic: str) -> dict[int, int]:
     """The next offset per partition recorded in a pipeline's state (empty when none)."""
     resource = state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
     stored = resource.get(EVENTS_TABLE, {}).get("offsets", {}).get(topic, {})

@@ -54,6 +54,12 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-seconds", type=float, help="--follow: max seconds a batch collects (default 2)"
     )
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="drop raw_fleet_events and its offsets in the first load, then read the topic "
+        "from the oldest retained message (events past retention are gone for good)",
+    )
 
 
 def _run_pipeline(args: argparse.Namespace, settings: Settings) -> RunSummary:
@@ -70,6 +76,7 @@ def _run_pipeline(args: argparse.Namespace, settings: Settings) -> RunSummary:
         max_bytes=args.batch_bytes,
         max_seconds=args.batch_seconds,
         follow_for=args.follow_for,
+        full_refresh=args.full_refresh,
     )
     summary = run_fleet_events(settings, options)
     summary.emit(log, settings.log_format)

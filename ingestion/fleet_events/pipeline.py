@@ -21,6 +21,7 @@ from types import FrameType
 import dlt
 from dlt.common.pipeline import LoadInfo
 
+from ingestion.core.errors import ConfigurationError
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
 from ingestion.core.pipeline import open_pipeline, recover_interrupted
@@ -36,6 +37,7 @@ from ingestion.fleet_events.settings import (
     DATASET,
     DECODER_MEMORY_SHARE,
     EVENTS_TABLE,
+    FIRST_LAYOUT_CHILD_TABLE,
     PIPELINE_NAME,
     TOPIC,
     BatchLimits,
@@ -61,6 +63,8 @@ class RunOptions:
     max_seconds: float | None = None
     # --follow only: stop after this many seconds (0 = until SIGTERM); for tests and benches.
     follow_for: float = 0.0
+    # Drop the dataset and the offsets in the first load and read the topic from the start.
+    full_refresh: bool = False
 
 
 def _configure_dlt() -> None:
@@ -80,6 +84,33 @@ def _restore_state(pipeline: dlt.Pipeline, topic: str) -> dict[int, int]:
     pipeline.drop()
     pipeline.sync_destination()
     return offsets_in_state(pipeline.state, topic)
+
+
+def _check_layout(pipeline: dlt.Pipeline) -> None:
+    """Refuse a dataset written by the first layout, whose tables the loads can no longer fill.
+
+    The first version let dlt's normalizer write ``_dlt_id`` (NOT NULL) and a child table
+    ``trip_events__fare__surcharges``; the Arrow pages of this one carry neither.
+    """
+    with pipeline.sql_client() as client:
+        found = client.execute_sql(
+            "select count(*) from information_schema.tables "
+            "where table_schema = %s and table_name = %s",
+            client.dataset_name,
+            FIRST_LAYOUT_CHILD_TABLE,
+        )
+    if found and found[0][0]:
+        raise ConfigurationError(
+            f"{DATASET} holds the first fleet_events layout ({FIRST_LAYOUT_CHILD_TABLE}); run "
+            "once with --full-refresh to drop it and reload the topic from its oldest message"
+        )
+
+
+def _drop_first_layout(pipeline: dlt.Pipeline) -> None:
+    """The first layout's child table, in case dlt's schema no longer listed it."""
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(FIRST_LAYOUT_CHILD_TABLE)
+        client.execute_sql(f"drop table if exists {table}")
 
 
 def _start_positions(
@@ -114,7 +145,7 @@ def _is_lock_conflict(error: BaseException) -> bool:
     return False
 
 
-def _load_batch(pipeline: dlt.Pipeline, batch: Batch) -> LoadInfo:
+def _load_batch(pipeline: dlt.Pipeline, batch: Batch, refresh: bool) -> LoadInfo:
     """Extract, normalize and load one batch, waiting out short DuckDB lock conflicts.
 
     Only the destination steps touch the file: a conflict before extraction leaves the
@@ -125,7 +156,10 @@ def _load_batch(pipeline: dlt.Pipeline, batch: Batch) -> LoadInfo:
         try:
             if pipeline.list_normalized_load_packages():
                 return pipeline.load()
-            return pipeline.run(fleet_events(batch), loader_file_format="parquet")
+            source = fleet_events(batch)
+            if refresh:
+                return pipeline.run(source, loader_file_format="parquet", refresh="drop_sources")
+            return pipeline.run(source, loader_file_format="parquet")
         except Exception as error:
             if attempt == LOCK_RETRIES or not _is_lock_conflict(error):
                 raise
@@ -178,6 +212,7 @@ def _run_batches(
     totals = BatchCounts()
     deadline = time.monotonic() + options.follow_for if options.follow_for else None
     uncommitted: dict[int, int] | None = None
+    refresh = options.full_refresh
     prefetcher = Prefetcher(
         consumer,
         decoder,
@@ -199,7 +234,10 @@ def _run_batches(
                 batch.first_page = prefetcher.next_page(timeout=0.5)
                 if batch.first_page is None:
                     continue
-            info = _load_batch(pipeline, batch)
+            info = _load_batch(pipeline, batch, refresh)
+            if refresh:  # the first load dropped the tables dlt's schema knew, and the offsets
+                _drop_first_layout(pipeline)
+                refresh = False
             positions = batch.positions
             uncommitted = None if consumer.commit(positions) else dict(positions)
             totals.add(batch.counts)
@@ -231,7 +269,11 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
         # follower signalled then would run on. _StopFlag takes the signal instead.
         pipeline.config.runtime.intercept_signals = False
         stored = _restore_state(pipeline, options.topic)
-        before = _count_events(pipeline)
+        if options.full_refresh:
+            stored = {}  # the first load drops the stored offsets with the tables
+        else:
+            _check_layout(pipeline)
+        before = 0 if options.full_refresh else _count_events(pipeline)
         consumer = EventConsumer(client_config(options.bootstrap), options.topic, options.group)
         decoder = PageDecoder(
             threads=settings.budget.duckdb_threads,

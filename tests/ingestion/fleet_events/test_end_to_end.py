@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from ingestion.fleet_events.generator import GeneratorOptions, generate
 from tests.ingestion.fleet_events.helpers import (
     committed_offsets,
@@ -107,3 +109,33 @@ def test_missing_topic_is_one_line_error(kafka, tripline_env):
     assert result.returncode != 0
     assert "does not exist" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_full_refresh_reloads_the_topic_and_replaces_the_first_layout(kafka, topic, tripline_env):
+    from tests.helpers import run_tripline
+
+    report = generate(kafka.bootstrap, GeneratorOptions(trips=400, seed=13, topic=topic))
+    run_pipeline(kafka.bootstrap, topic)
+    # What the first version's dlt normalizer left: a child table the Arrow pages cannot fill.
+    with duckdb.connect(str(tripline_env.duckdb_path)) as connection:
+        connection.execute(f"create table {RAW}.trip_events__fare__surcharges (amount double)")
+    refused = run_tripline(
+        "pipeline", "run", "fleet_events", "--bootstrap", kafka.bootstrap, "--topic", topic
+    )
+    assert refused.returncode == 2
+    assert "--full-refresh" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+    counts = run_pipeline(kafka.bootstrap, topic, "--full-refresh")
+    assert counts["read"] == report.messages  # from the oldest retained message again
+    assert counts["new"] == report.valid_events
+    tables = {
+        row[0]
+        for row in query(
+            tripline_env,
+            f"select table_name from information_schema.tables where table_schema = '{RAW}'",
+        )
+    }
+    assert "trip_events__fare__surcharges" not in tables
+    assert scalar(tripline_env, f"select count(*) from {RAW}.trip_events") == report.valid_events
+    assert run_pipeline(kafka.bootstrap, topic)["read"] == 0  # the offsets were stored again
