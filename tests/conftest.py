@@ -16,3 +16,12 @@ def tripline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("TRIPLINE_MEMORY_LIMIT", "2GB")
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
     return load_settings()
+
+
+@pytest.fixture
+def fast_http_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries, backoff and timeouts of the API pipelines short enough for fault tests."""
+    monkeypatch.setenv("TRIPLINE_HTTP_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("TRIPLINE_HTTP_BACKOFF_SECONDS", "0.05")
+    monkeypatch.setenv("TRIPLINE_HTTP_MAX_DELAY_SECONDS", "5")
+    monkeypatch.setenv("TRIPLINE_HTTP_TIMEOUT_SECONDS", "0.5")

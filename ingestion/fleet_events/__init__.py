@@ -130,7 +130,6 @@ def trip_events(batch: Batch) -> Iterator[Any]:
     offsets = dlt.current.resource_state().setdefault("offsets", {}).setdefault(topic, {})
     for page in batch.pages():
         batch.counts.valid += page.valid
-        batch.counts.duplicates_in_batch += page.duplicates
         batch.counts.dead_letters += page.dead_letters.num_rows
         if page.events.num_rows:
             yield _marked(page.events, _EVENT_HINTS, EVENT_COLUMNS)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ingestion.fleet_events.decode import DecodedPage
-from ingestion.fleet_events.prefetch import Page, Prefetcher
+from ingestion.fleet_events.prefetch import Page, Prefetcher, reached
 from ingestion.fleet_events.settings import BatchLimits
 
 
@@ -19,14 +19,12 @@ class BatchCounts:
     messages: int = 0
     valid: int = 0
     dead_letters: int = 0
-    duplicates_in_batch: int = 0
     bytes: int = 0
 
     def add(self, other: BatchCounts) -> None:
         self.messages += other.messages
         self.valid += other.valid
         self.dead_letters += other.dead_letters
-        self.duplicates_in_batch += other.duplicates_in_batch
         self.bytes += other.bytes
 
 
@@ -50,9 +48,7 @@ class Batch:
     @property
     def finished(self) -> bool:
         """A finite run has read every partition up to its stop offset."""
-        if self.stop_at is None:
-            return False
-        return all(self.positions.get(p, 0) >= high for p, high in self.stop_at.items())
+        return reached(self.positions, self.stop_at)
 
     def _full(self, started: float) -> bool:
         return (

@@ -26,6 +26,13 @@ from ingestion.fleet_events.decode import RAW_SCHEMA, DecodedPage, PageDecoder
 _POLL_SECONDS = 0.2
 
 
+def reached(positions: dict[int, int], stop_at: dict[int, int] | None) -> bool:
+    """Every partition is read up to its stop offset (never, when following: no stop)."""
+    if stop_at is None:
+        return False
+    return all(positions.get(p, 0) >= high for p, high in stop_at.items())
+
+
 @dataclass(frozen=True)
 class RawPage:
     """Messages in ``RAW_SCHEMA`` columns and the partition positions just after them."""
@@ -128,11 +135,6 @@ class Prefetcher:
             raise item
         return item
 
-    def _finished(self) -> bool:
-        if self._stop_at is None:
-            return False
-        return all(self._positions.get(p, 0) >= high for p, high in self._stop_at.items())
-
     def _hand_over(self, to: queue.Queue[Any], item: object) -> bool:
         """Queue ``item``, waiting while the queue is full; False once closing."""
         while not self._closing.is_set():
@@ -168,7 +170,7 @@ class Prefetcher:
         try:
             raw = _RawColumns()
             while not self._closing.is_set():
-                if self._finished():
+                if reached(self._positions, self._stop_at):
                     self._hand_over(self._raw, self._page(raw))  # maybe only positions
                     return
                 messages = self._consumer.page(timeout=_POLL_SECONDS)

@@ -41,17 +41,25 @@ def run_pipeline(bootstrap: str, topic: str, *extra: str) -> dict[str, int]:
     return {k: int(v.replace(",", "")) for k, v in match.groupdict().items() if k != "bad"}
 
 
-def start_follower(bootstrap: str, topic: str, *extra: str) -> subprocess.Popen[str]:
-    """Start ``tripline pipeline run fleet_events --follow`` (text pipes, telemetry off)."""
+def start_pipeline(
+    bootstrap: str, topic: str, *extra: str, quiet: bool = False
+) -> subprocess.Popen[str]:
+    """Start ``tripline pipeline run fleet_events`` (text pipes unless ``quiet``)."""
     command = [TRIPLINE, "pipeline", "run", "fleet_events", "--bootstrap", bootstrap]
+    output = subprocess.DEVNULL if quiet else subprocess.PIPE
     return subprocess.Popen(
-        [*command, "--topic", topic, "--follow", *extra],
+        [*command, "--topic", topic, *extra],
         cwd=REPO,
         env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
     )
+
+
+def start_follower(bootstrap: str, topic: str, *extra: str) -> subprocess.Popen[str]:
+    """Start ``tripline pipeline run fleet_events --follow``."""
+    return start_pipeline(bootstrap, topic, "--follow", *extra)
 
 
 def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:

@@ -5,36 +5,13 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import time
 
 from ingestion.fleet_events.generator import GeneratorOptions, generate
-from tests.helpers import REPO, TRIPLINE
-from tests.ingestion.fleet_events.helpers import query, run_pipeline
+from tests.ingestion.fleet_events.helpers import query, run_pipeline, start_pipeline
 
 RAW = "raw_fleet_events"
 KILLS = 6
-
-
-def _start(bootstrap: str, topic: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            TRIPLINE,
-            "pipeline",
-            "run",
-            "fleet_events",
-            "--bootstrap",
-            bootstrap,
-            "--topic",
-            topic,
-            "--batch-messages",
-            "2000",
-        ],
-        cwd=REPO,
-        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def test_sigkill_at_random_points_then_exactly_the_valid_events(kafka, topic, tripline_env):
@@ -43,7 +20,7 @@ def test_sigkill_at_random_points_then_exactly_the_valid_events(kafka, topic, tr
     killed_mid_run = attempts = 0
     while killed_mid_run < KILLS and attempts < 3 * KILLS:
         attempts += 1
-        process = _start(kafka.bootstrap, topic)
+        process = start_pipeline(kafka.bootstrap, topic, "--batch-messages", "2000", quiet=True)
         # A run needs ~2.5 s to start and ~0.3 s per batch of 2,000: kill anywhere from
         # start-up on.
         time.sleep(rng.uniform(2.0, 6.0))

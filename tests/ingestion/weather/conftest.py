@@ -1,4 +1,4 @@
-"""Fixtures for the weather tests: an Open-Meteo devserver and fast retry settings."""
+"""Fixtures for the weather tests: an Open-Meteo devserver and its environment."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ from devservers.open_meteo import serve_open_meteo
 from ingestion.core.settings import Settings
 from ingestion.weather.settings import WeatherSettings
 
-FAST_RETRIES = {
-    "TRIPLINE_HTTP_MAX_ATTEMPTS": "3",
-    "TRIPLINE_HTTP_BACKOFF_SECONDS": "0.05",
-    "TRIPLINE_HTTP_MAX_DELAY_SECONDS": "5",
-    "TRIPLINE_HTTP_TIMEOUT_SECONDS": "0.5",
-}
-
 
 @pytest.fixture
 def meteo() -> Iterator[ApiServer]:
@@ -27,10 +20,11 @@ def meteo() -> Iterator[ApiServer]:
 
 @pytest.fixture
 def weather_env(
-    tripline_env: Settings, meteo: ApiServer, monkeypatch: pytest.MonkeyPatch
+    tripline_env: Settings,
+    meteo: ApiServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_http_retries: None,
 ) -> Settings:
-    for key, value in FAST_RETRIES.items():
-        monkeypatch.setenv(key, value)
     monkeypatch.setenv("TRIPLINE_WEATHER_ARCHIVE_URL", f"{meteo.url}/v1/archive")
     monkeypatch.setenv("TRIPLINE_WEATHER_FORECAST_URL", f"{meteo.url}/v1/forecast")
     return tripline_env
