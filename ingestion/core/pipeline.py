@@ -15,6 +15,7 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.sql_client import SqlClientBase
 
@@ -77,7 +78,10 @@ def recover_interrupted(pipeline: dlt.Pipeline) -> list[str]:
         # abort_packages() would also write an "aborted" load record; dropping is all we need.
         warnings.simplefilter("ignore", DeprecationWarning)
         pipeline.drop_pending_packages()
-    _delete_rows_of_loads(pipeline, pending)
+    # A run killed after the destination recorded its load, before dlt moved the package
+    # locally: that load is complete, and the state restored below already includes it.
+    completed = _completed_loads(pipeline, pending)
+    _delete_rows_of_loads(pipeline, [load_id for load_id in pending if load_id not in completed])
     # Local state was saved at extract time and may claim work the destination never got.
     pipeline.drop()
     pipeline.sync_destination()
@@ -92,6 +96,21 @@ def _tables_with(client: SqlClientBase[Any], dataset: str, column: str) -> list[
         column,
     )
     return [name for (name,) in rows or [] if not name.startswith("_dlt")]
+
+
+def _completed_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> set[str]:
+    """Which of ``load_ids`` the destination's ``_dlt_loads`` records as done (status 0)."""
+    with pipeline.sql_client() as client:
+        loads = client.make_qualified_table_name("_dlt_loads")
+        placeholders = ", ".join(["%s"] * len(load_ids))
+        try:
+            rows = client.execute_sql(
+                f"select load_id from {loads} where status = 0 and load_id in ({placeholders})",
+                *load_ids,
+            )
+        except DatabaseUndefinedRelation:  # nothing was ever loaded
+            return set()
+    return {str(load_id) for (load_id,) in rows or []}
 
 
 def _delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
