@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ingestion.core.errors import ConfigurationError, TriplineError
+from ingestion.core.failures import describe_failure, first_line
 from ingestion.core.logs import configure_logging
 from ingestion.core.settings import disable_telemetry, load_settings
 
@@ -34,32 +35,46 @@ class _OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from ingestion import registry
 
+    # --debug is accepted before the command and after any subcommand alike.
+    debug = _OneLineParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and debug logs",
+    )
     parser = _OneLineParser(prog="tripline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
 
-    generate = commands.add_parser("generate", help="write sample data")
+    generate = commands.add_parser("generate", help="write sample data", parents=[debug])
     generate_kinds = generate.add_subparsers(dest="generator", required=True)
     for generator in registry.generators().values():
-        sub = generate_kinds.add_parser(generator.name, help=generator.description)
+        sub = generate_kinds.add_parser(generator.name, help=generator.description, parents=[debug])
         generator.add_arguments(sub)
         sub.set_defaults(handler=generator.run)
 
-    pipeline = commands.add_parser("pipeline", help="run or list pipelines")
+    pipeline = commands.add_parser("pipeline", help="run or list pipelines", parents=[debug])
     verbs = pipeline.add_subparsers(dest="verb", required=True)
-    verbs.add_parser("list", help="list the registered pipelines")
-    run = verbs.add_parser("run", help="run one pipeline")
+    verbs.add_parser("list", help="list the registered pipelines", parents=[debug])
+    run = verbs.add_parser("run", help="run one pipeline", parents=[debug])
     names = run.add_subparsers(dest="pipeline", required=True, metavar="<name>")
     for entry in registry.pipelines().values():
-        sub = names.add_parser(entry.name, help=entry.description)
+        sub = names.add_parser(entry.name, help=entry.description, parents=[debug])
         entry.add_arguments(sub)
 
     dbt = commands.add_parser(
-        "dbt", help="run dbt on the project with the same DuckDB file and budget (e.g. dbt build)"
+        "dbt",
+        help="run dbt on the project with the same DuckDB file and budget (e.g. dbt build)",
+        parents=[debug],
     )
     dbt.add_argument("dbt_args", nargs="*", help="arguments for dbt, passed as they are")
-    commands.add_parser("demo", help="generate samples, run every pipeline, dbt and the report")
-    commands.add_parser("budget", help="show the memory budget and the settings derived from it")
+    commands.add_parser(
+        "demo", help="generate samples, run every pipeline, dbt and the report", parents=[debug]
+    )
+    commands.add_parser(
+        "budget", help="show the memory budget and the settings derived from it", parents=[debug]
+    )
     return parser
 
 
@@ -103,8 +118,9 @@ def _dispatch(args: argparse.Namespace, settings: object) -> int:
             print(f"{entry.name:<14} -> {entry.dataset:<18} {entry.description}")
         return 0
     if args.command == "pipeline":
-        entry = registry.pipelines()[args.pipeline]
-        summary = entry.run(args, settings)
+        from ingestion.core.entry import run_pipeline
+
+        summary = run_pipeline(registry.pipelines()[args.pipeline], args, settings)
         if summary.failed_inputs:
             raise _partial(summary.failed_inputs)
         return 0
@@ -116,9 +132,11 @@ def _dispatch(args: argparse.Namespace, settings: object) -> int:
         run_dbt(args.dbt_args, settings)
         return 0
     if args.command == "demo":
+        from ingestion.core.lease import hold
         from ingestion.demo import run_demo
 
-        return run_demo(settings)
+        with hold(settings.duckdb_path, "demo"):
+            return run_demo(settings)
     if args.command == "budget":
         print(settings.budget.describe())
         return 0
@@ -135,7 +153,7 @@ def _partial(failed: list[str]) -> TriplineError:
 def _report(exc: BaseException, debug: bool) -> None:
     if debug:
         traceback.print_exc()
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = first_line(exc) if isinstance(exc, TriplineError) else describe_failure(exc)
     print(f"tripline: error: {message}", file=sys.stderr)
 
 

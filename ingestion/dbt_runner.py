@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ingestion.core.errors import TriplineError
+from ingestion.core.lease import HOLDER_PID_ENV, hold
 from ingestion.core.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +34,11 @@ def dbt_executable() -> Path:
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
-    """The caller's environment plus the DuckDB path and budget dbt must use."""
+    """The caller's environment plus the DuckDB path and budget dbt must use, and word that
+    this process holds the warehouse lease for it."""
     return {
         **os.environ,
+        HOLDER_PID_ENV: str(os.getpid()),
         "TRIPLINE_DUCKDB_PATH": str(settings.duckdb_path.resolve()),
         "TRIPLINE_MEMORY_LIMIT": str(settings.budget.total_bytes),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -61,14 +64,15 @@ def run_dbt(args: list[str], settings: Settings) -> None:
     executable = dbt_executable()
     if not executable.exists():
         raise DbtError(f"dbt is not installed at {executable}: run 'make venv'")
-    result = subprocess.run(
-        dbt_command(args),
-        cwd=REPO_ROOT,
-        env=dbt_environment(settings),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with hold(settings.duckdb_path, f"dbt {args[0] if args else ''}".strip()):
+        result = subprocess.run(
+            dbt_command(args),
+            cwd=REPO_ROOT,
+            env=dbt_environment(settings),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     output = _ANSI.sub("", result.stdout + result.stderr)
     if result.returncode != 0:
         raise DbtError(f"dbt {' '.join(args)} failed: {first_problem(output)}")

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingestion.core.lease import hold
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
 
@@ -28,6 +29,17 @@ class PipelineEntry:
     # Prepares sample inputs and runs the pipeline for ``tripline demo``; raises
     # ``DemoSkipped`` when something it needs (e.g. Java for Kafka) is missing.
     demo: Callable[[Settings], RunSummary] | None = None
+    # True when the pipeline takes the warehouse lease itself, per unit of work (a
+    # follower that runs for ever holds it per micro-batch); else the run holds it whole.
+    leases_itself: bool = False
+
+
+def run_pipeline(entry: PipelineEntry, args: argparse.Namespace, settings: Settings) -> RunSummary:
+    """Run ``entry`` as ``tripline pipeline run`` does: under the warehouse lease."""
+    if entry.leases_itself:
+        return entry.run(args, settings)
+    with hold(settings.duckdb_path, f"pipeline {entry.name}"):
+        return entry.run(args, settings)
 
 
 class DemoSkipped(Exception):  # noqa: N818 - a signal, not an error
