@@ -1,29 +1,39 @@
-"""dlt pipelines on the DuckDB destination, configured from the memory budget.
+"""dlt pipelines on the DuckDB destination, and the recovery rule every pipeline shares.
 
-Also the recovery rule every Tripline pipeline shares: a run killed mid-load leaves pending
-load packages behind. dlt would resume them, but a job whose INSERT had committed just before
-the kill would then run twice. Tripline instead throws pending packages away, restores the
-state the destination last committed, and deletes rows the abandoned packages left, so the
-next run redoes that work exactly once.
+The destination is the only truth. A load is complete when dlt's ``_dlt_loads`` records it
+with status 0; dlt writes that record after every job of the load has committed, and the
+pipeline state is restored only from complete loads. So before any work, under the
+warehouse lease (``ingestion.core.lease``):
+
+1. the sweep deletes every row whose ``_dlt_load_id`` is not a complete load (nested rows
+   first, through their root row), in one transaction, needing nothing from local disk:
+   safe to run twice, safe to kill half-way;
+2. local load packages are discarded with dlt's ``abort_packages``;
+3. local state and schemas are dropped and restored from the destination.
+
+A load found wrong after it completed (its count disagrees with the source's) is retracted
+the same way: its ``_dlt_loads`` record goes first, which makes it unfinished, then the sweep.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import dlt
-from dlt.common.pipeline import LoadInfo
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+import duckdb
+from dlt.common.configuration import configspec
+from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool, DuckDbCredentials
 from dlt.destinations.sql_client import SqlClientBase
 
-from ingestion.core.duckdb_config import duckdb_config
+from ingestion.core.destination import table_names, tables_with_column
+from ingestion.core.duckdb_config import duckdb_config, retry_while_locked
 from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 
 log = get_logger("pipeline")
+
+LOADS_TABLE = "_dlt_loads"
 
 
 def apply_dlt_budget(settings: Settings) -> None:
@@ -40,15 +50,32 @@ def apply_dlt_budget(settings: Settings) -> None:
         os.environ.setdefault(key, value)
 
 
+class _PatientConnectionPool(DuckDbConnectionPool):
+    """dlt's connection pool, but opening the file waits while a reader holds it open."""
+
+    def borrow_conn(self, *args: Any, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+        parent = super().borrow_conn
+        return retry_while_locked(lambda: parent(*args, **kwargs), self.credentials._conn_str())
+
+
+@configspec(init=False)
+class PatientDuckDbCredentials(DuckDbCredentials):
+    """DuckDB credentials whose connections wait (bounded) for a busy file."""
+
+    def on_resolved(self) -> None:
+        super().on_resolved()
+        self.conn_pool = _PatientConnectionPool(self)
+
+
 def open_pipeline(name: str, dataset: str, settings: Settings) -> dlt.Pipeline:
     """A dlt pipeline named ``name`` loading into ``dataset`` of the Tripline DuckDB file.
 
-    The name is shared with dlt's CLI: ``dlt pipeline <name> info`` (with
-    ``--pipelines-dir data/pipelines``) inspects what ``tripline pipeline run <name>`` did.
+    The name is shared with dlt's CLI: ``dlt pipeline --pipelines-dir <warehouse>.pipelines
+    <name> info`` inspects what ``tripline pipeline run <name>`` did.
     """
     apply_dlt_budget(settings)
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    credentials = DuckDbCredentials(
+    credentials = PatientDuckDbCredentials(
         str(settings.duckdb_path.resolve()), global_config=duckdb_config(settings)
     )
     return dlt.pipeline(
@@ -59,89 +86,93 @@ def open_pipeline(name: str, dataset: str, settings: Settings) -> dlt.Pipeline:
     )
 
 
-def recover_interrupted(pipeline: dlt.Pipeline) -> list[str]:
-    """Undo what a killed run left half-done; return the load ids thrown away."""
+def recover_interrupted(pipeline: dlt.Pipeline, *, after_failure: bool = False) -> list[str]:
+    """Make the destination the only truth before any work; return the load ids undone.
+
+    ``after_failure``: the caller undoes a load of its own run that failed, so what is
+    found is no news of a previous run.
+    """
+    swept = sweep_unfinished_loads(pipeline)
     pending = [
         *pipeline.list_extracted_load_packages(),
         *pipeline.list_normalized_load_packages(),
     ]
-    if not pending:
-        return []
-    log.warning(
-        "%s: a previous run stopped before finishing %d load package(s) %s; "
-        "discarding them and restoring state from the destination",
-        pipeline.pipeline_name,
-        len(pending),
-        ", ".join(pending),
-    )
-    with warnings.catch_warnings():
-        # abort_packages() would also write an "aborted" load record; dropping is all we need.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pipeline.drop_pending_packages()
-    # A run killed after the destination recorded its load, before dlt moved the package
-    # locally: that load is complete, and the state restored below already includes it.
-    completed = _completed_loads(pipeline, pending)
-    _delete_rows_of_loads(pipeline, [load_id for load_id in pending if load_id not in completed])
-    # Local state was saved at extract time and may claim work the destination never got.
+    if pending:
+        pipeline.abort_packages()
+    restore_state_from_destination(pipeline)
+    if (swept or pending) and not after_failure:
+        log.warning(
+            "%s: a previous run stopped before finishing; deleted the rows of %d unfinished "
+            "load(s)%s and discarded %d local load package(s); state restored from the "
+            "destination",
+            pipeline.pipeline_name,
+            len(swept),
+            f" ({', '.join(swept)})" if swept else "",
+            len(pending),
+        )
+    return swept
+
+
+def restore_state_from_destination(pipeline: dlt.Pipeline) -> None:
+    """Drop local state and schemas and take the ones the last complete load committed."""
     pipeline.drop()
     pipeline.sync_destination()
-    return pending
 
 
-def _tables_with(client: SqlClientBase[Any], dataset: str, column: str) -> list[str]:
-    rows = client.execute_sql(
-        "select table_name from information_schema.columns "
-        "where table_schema = %s and column_name = %s",
-        dataset,
-        column,
-    )
-    return [name for (name,) in rows or [] if not name.startswith("_dlt")]
+def sweep_unfinished_loads(pipeline: dlt.Pipeline) -> list[str]:
+    """Delete every row of the dataset whose load is not complete; return those load ids.
 
-
-def _completed_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> set[str]:
-    """Which of ``load_ids`` the destination's ``_dlt_loads`` records as done (status 0)."""
-    with pipeline.sql_client() as client:
-        loads = client.make_qualified_table_name("_dlt_loads")
-        placeholders = ", ".join(["%s"] * len(load_ids))
-        try:
-            rows = client.execute_sql(
-                f"select load_id from {loads} where status = 0 and load_id in ({placeholders})",
-                *load_ids,
-            )
-        except DatabaseUndefinedRelation:  # nothing was ever loaded
-            return set()
-    return {str(load_id) for (load_id,) in rows or []}
-
-
-def _delete_rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> None:
-    """Delete rows the abandoned loads wrote, and the nested rows left without their root.
-
-    Root tables carry ``_dlt_load_id``; dlt's nested (child) tables do not, they point at
-    their root row through ``_dlt_root_id``. Deleting a root row therefore orphans its
-    children, which the replayed load would not replace.
+    Idempotent and local-state free: it reads only the destination, so a kill at any point
+    leaves work the next sweep finishes. One transaction, so a kill leaves all or nothing.
     """
-    if not load_ids:
-        return
-    dataset = pipeline.dataset_name
     with pipeline.sql_client() as client:
-        placeholders = ", ".join(["%s"] * len(load_ids))
-        for table_name in _tables_with(client, dataset, "_dlt_load_id"):
-            client.execute_sql(
-                f"delete from {client.make_qualified_table_name(table_name)} "
-                f"where _dlt_load_id in ({placeholders})",
-                *load_ids,
-            )
-        roots = set(_tables_with(client, dataset, "_dlt_id"))
-        for table_name in _tables_with(client, dataset, "_dlt_root_id"):
-            root = table_name.split("__", 1)[0]
-            if root == table_name or root not in roots:
+        tables = table_names(client)
+        if not tables:
+            return []
+        unfinished_rows = _unfinished_predicate(client, LOADS_TABLE in tables)
+        found: dict[str, set[str]] = {}
+        for table in tables_with_column(client, "_dlt_load_id"):
+            if table == LOADS_TABLE:
                 continue
-            client.execute_sql(
-                f"delete from {client.make_qualified_table_name(table_name)} as child "
-                f"where not exists (select 1 from {client.make_qualified_table_name(root)} "
-                "as parent where parent._dlt_id = child._dlt_root_id)"
+            rows = client.execute_sql(
+                f"select distinct _dlt_load_id from {client.make_qualified_table_name(table)} "
+                f"where {unfinished_rows}"
             )
+            if rows:
+                found[table] = {str(load_id) for (load_id,) in rows}
+        if not found:
+            return []
+        roots = set(tables_with_column(client, "_dlt_id"))
+        with client.begin_transaction():
+            # Nested rows carry no load id: find them through their root row, before it goes.
+            for child in tables_with_column(client, "_dlt_root_id"):
+                root = child.split("__", 1)[0]
+                if root != child and root in found and root in roots:
+                    client.execute_sql(
+                        f"delete from {client.make_qualified_table_name(child)} "
+                        f"where _dlt_root_id in (select _dlt_id from "
+                        f"{client.make_qualified_table_name(root)} where {unfinished_rows})"
+                    )
+            for table in found:
+                client.execute_sql(
+                    f"delete from {client.make_qualified_table_name(table)} where {unfinished_rows}"
+                )
+    return sorted(set().union(*found.values()))
 
 
-def load_ids_of(info: LoadInfo) -> list[str]:
-    return list(info.loads_ids)
+def _unfinished_predicate(client: SqlClientBase[Any], has_loads_table: bool) -> str:
+    if not has_loads_table:  # nothing ever completed
+        return "true"
+    loads = client.make_qualified_table_name(LOADS_TABLE)
+    return f"_dlt_load_id not in (select load_id from {loads} where status = 0)"
+
+
+def retract_load(pipeline: dlt.Pipeline, load_id: str) -> None:
+    """Undo a complete load found wrong: unrecord it, sweep its rows, restore the state."""
+    with pipeline.sql_client() as client:
+        client.execute_sql(
+            f"delete from {client.make_qualified_table_name(LOADS_TABLE)} where load_id = %s",
+            load_id,
+        )
+    sweep_unfinished_loads(pipeline)
+    restore_state_from_destination(pipeline)

@@ -28,13 +28,20 @@ class Settings:
 
     @property
     def temp_directory(self) -> Path:
-        """DuckDB's spill directory and the staging area for downloaded files."""
-        return self.duckdb_path.parent / "tmp"
+        """DuckDB's spill directory and the staging area for downloaded files.
+
+        Named after the warehouse file, so two warehouses in one folder never share it.
+        """
+        return self.duckdb_path.with_name(f"{self.duckdb_path.name}.tmp")
 
     @property
     def pipelines_dir(self) -> Path:
-        """dlt's working folders (state, load packages) for every pipeline."""
-        return self.duckdb_path.parent / "pipelines"
+        """dlt's working folders (state cache, load packages) for this warehouse's pipelines.
+
+        Derived from the warehouse file: a cache of what the warehouse holds, never shared
+        by two warehouses (the state itself is restored from the warehouse at every run).
+        """
+        return self.duckdb_path.with_name(f"{self.duckdb_path.name}.pipelines")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
