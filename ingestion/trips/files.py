@@ -64,6 +64,24 @@ class Discovery:
 
     files: list[SourceFile]
     failures: list[str] = field(default_factory=list)
+    # (the file that loads, a copy of the same month in another format that does not)
+    set_aside: list[tuple[SourceFile, SourceFile]] = field(default_factory=list)
+
+
+# The same month in several formats loads once, from the first format of this list.
+FORMAT_PREFERENCE = ("parquet", "csv.gz", "csv")
+
+
+def one_per_identity(
+    files: Sequence[SourceFile],
+) -> tuple[list[SourceFile], list[tuple[SourceFile, SourceFile]]]:
+    """One file per (service, month): Parquet over CSV; the rest set aside, with the keeper."""
+    chosen: dict[str, SourceFile] = {}
+    for file in sorted(files, key=lambda f: FORMAT_PREFERENCE.index(f.kind.fmt)
+                       if f.kind.fmt in FORMAT_PREFERENCE else len(FORMAT_PREFERENCE)):  # fmt: skip
+        chosen.setdefault(file.kind.identity, file)
+    set_aside = [(chosen[f.kind.identity], f) for f in files if chosen[f.kind.identity] is not f]
+    return list(chosen.values()), set_aside
 
 
 def discover(
@@ -92,7 +110,9 @@ def discover(
     if not any(f.kind.month for f in files):
         detail = f": {failures[0]}" if failures else " (e.g. yellow_tripdata_2024-01.csv)"
         raise SourceError(f"no TLC trip files found at {source}{detail}")
-    return Discovery(sorted(files, key=lambda f: (f.kind.month is not None, f.name)), failures)
+    kept, set_aside = one_per_identity(files)
+    ordered = sorted(kept, key=lambda f: (f.kind.month is not None, f.name))
+    return Discovery(ordered, failures, set_aside)
 
 
 def _month_wanted(kind: FileKind, months: Sequence[Month] | None) -> bool:
@@ -116,17 +136,22 @@ def _discover_local(source: str, months: Sequence[Month] | None) -> list[SourceF
         kind = classify(candidate.name)
         if kind is None or not _month_wanted(kind, months):
             continue
-        stat = candidate.stat()
         files.append(
             SourceFile(
                 str(candidate.resolve()),
                 candidate.name,
                 kind,
-                stat.st_size,
-                f"size={stat.st_size};mtime_ns={stat.st_mtime_ns}",
+                candidate.stat().st_size,
+                local_fingerprint(candidate),
             )
         )
     return files
+
+
+def local_fingerprint(path: Path) -> str:
+    """Size and modification time: what tells a local file changed (cheap, no read)."""
+    stat = path.stat()
+    return f"size={stat.st_size};mtime_ns={stat.st_mtime_ns}"
 
 
 def _remote_fingerprint(info: dict[str, Any]) -> str:
@@ -215,9 +240,11 @@ def stage(file: SourceFile, staging_dir: Path) -> Path:
         return Path(file.url)
     staging_dir.mkdir(parents=True, exist_ok=True)
     target = staging_dir / file.name
+    # A copy is read only once it is whole: until then it has another name.
+    partial = staging_dir / f"{file.name}.partial"
     fs = _filesystem(protocol_of(file.url))
     written = 0
-    with target.open("wb") as out:
+    with partial.open("wb") as out:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with fs.open(file.url, "rb", block_size=BLOCK_BYTES) as remote:
@@ -246,5 +273,7 @@ def stage(file: SourceFile, staging_dir: Path) -> Path:
                 )
                 time.sleep(delay)
     if file.size and written != file.size:
+        partial.unlink(missing_ok=True)
         raise SourceError(f"download of {file.url} ended at {written:,} of {file.size:,} bytes")
+    partial.replace(target)
     return target

@@ -1,13 +1,16 @@
 """The ``trips`` pipeline: every TLC file of a source into ``raw_tlc``, one load per file.
 
-One dlt run per file keeps every unit of work small and committed on its own: a crash or a
-bad file costs at most that file, and files already loaded stay loaded. For each file:
+One dlt load per file keeps every unit of work small and committed on its own: a crash or a
+bad file costs at most that file. A run, under the warehouse lease:
 
-1. skip it when the source state holds the same fingerprint (incremental by file);
-2. when the fingerprint changed, delete the rows the old version loaded (no duplicates);
-3. load it on the ``strict`` route; if DuckDB cannot parse some row, throw that attempt away
-   and load it on the ``quarantine`` route, which sends such rows to ``<table>_rejected``;
-4. count what landed for this load id: rows read = rows loaded + rows rejected.
+1. makes the destination the only truth (``recover_interrupted``), then checks the state's
+   claims against the rows (``ingestion.trips.claims``);
+2. with ``--full-refresh``, drops the tables and commits an empty state as a load of its own;
+3. for each file whose (service, month) is not claimed with the same fingerprint: counts its
+   rows as the file itself says, loads it on the ``strict`` route and, when some row does not
+   parse or holds a value its column cannot, on the ``quarantine`` route instead;
+4. checks what landed under the new load id against the file's own count — a mismatch
+   retracts the load — and only then deletes the rows of the version it replaces.
 """
 
 from __future__ import annotations
@@ -19,23 +22,40 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import dlt
+import pyarrow.parquet as pq
 
 from ingestion.core.errors import DestinationError, SourceError, TriplineError
-from ingestion.core.logs import get_logger
+from ingestion.core.failures import describe_failure, kind_of
+from ingestion.core.logs import dlt_muted, get_logger
 from ingestion.core.memory import PeakTreeMemory
-from ingestion.core.pipeline import open_pipeline, recover_interrupted
+from ingestion.core.pipeline import open_pipeline, recover_interrupted, retract_load
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
-from ingestion.trips.files import SourceFile, discover, stage
+from ingestion.trips.claims import (
+    FileClaim,
+    check_claims,
+    count_rows,
+    delete_superseded,
+    read_claims,
+    tables_of,
+)
+from ingestion.trips.files import SourceFile, discover, local_fingerprint, stage
 from ingestion.trips.months import Month
-from ingestion.trips.schema import SOURCE_FILE_COLUMN
-from ingestion.trips.source import QUARANTINE, SOURCE_NAME, STRICT, rejects_table, tlc_file
+from ingestion.trips.reader import (
+    Quarantined,
+    file_row_count,
+    good_rows_sql,
+    quarantine,
+    rejects_sql,
+    strict_sql,
+)
+from ingestion.trips.source import tlc_file, tlc_reset
 
 PIPELINE_NAME = "trips"
 DATASET = "raw_tlc"
+STRICT, QUARANTINE = "strict", "quarantine"
 HEARTBEAT_SECONDS = 15.0
 
 log = get_logger("trips")
@@ -45,6 +65,7 @@ log = get_logger("trips")
 class FileOutcome:
     file: SourceFile
     route: str = ""
+    rows_read: int = 0  # the file's own count
     rows_loaded: int = 0
     rows_rejected: int = 0
     seconds: float = 0.0
@@ -54,50 +75,16 @@ class FileOutcome:
 
 
 def _configure_dlt() -> None:
-    # A job that fails on bad data will fail again: give up at once and take the quarantine
-    # route. Completed load files are deleted so disk holds one file's parts at a time.
-    os.environ.setdefault("LOAD__RAISE_ON_MAX_RETRIES", "1")
-    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
-    # The rejects resource reads what the data resource produced: extract them in order.
-    os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
-
-
-def loaded_fingerprints(pipeline: dlt.Pipeline) -> dict[str, str]:
-    files = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("files", {})
-    return {name: entry["fingerprint"] for name, entry in files.items()}
-
-
-def _existing_tables(pipeline: dlt.Pipeline) -> set[str]:
-    with pipeline.sql_client() as client:
-        rows = client.execute_sql(
-            "select table_name from information_schema.tables where table_schema = %s",
-            pipeline.dataset_name,
-        )
-    return {row[0] for row in rows or []}
-
-
-def _delete_file_rows(pipeline: dlt.Pipeline, file: SourceFile) -> None:
-    """Remove what an earlier version of ``file`` loaded, before its new version loads."""
-    existing = _existing_tables(pipeline)
-    table = file.kind.schema.table
-    with pipeline.sql_client() as client:
-        for name in (table, rejects_table(table)):
-            if name in existing:
-                client.execute_sql(
-                    f"delete from {client.make_qualified_table_name(name)} "
-                    f"where {SOURCE_FILE_COLUMN} = %s",
-                    file.name,
-                )
-
-
-def _count_loaded(pipeline: dlt.Pipeline, table: str, load_id: str) -> int:
-    with pipeline.sql_client() as client:
-        rows = client.execute_sql(
-            f"select count(*) from {client.make_qualified_table_name(table)} "
-            "where _dlt_load_id = %s",
-            load_id,
-        )
-    return int(rows[0][0]) if rows else 0
+    """dlt settings for this pipeline only (``TRIPS__…``: other pipelines keep theirs)."""
+    prefix = f"{PIPELINE_NAME.upper()}__"
+    for key, value in {
+        # A job that fails on bad data will fail again: give up at once and quarantine.
+        "LOAD__RAISE_ON_MAX_RETRIES": "1",
+        "LOAD__DELETE_COMPLETED_JOBS": "true",
+        # dlt writes the load id into every row of a SQL model item.
+        "NORMALIZE__MODEL_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    }.items():
+        os.environ.setdefault(prefix + key, value)
 
 
 class _Heartbeat:
@@ -127,67 +114,146 @@ class _Heartbeat:
         self._thread.join()
 
 
-def _run_route(
-    pipeline: dlt.Pipeline,
-    file: SourceFile,
-    local: Path,
-    route: str,
-    settings: Settings,
-    refresh: bool,
-) -> FileOutcome:
-    work_dir = settings.temp_directory / "trips" / f"{file.name}.{route}.{os.getpid()}"
+def _claim(file: SourceFile, route: str, rows: int, rejected: int) -> FileClaim:
+    return FileClaim(file.kind.identity, file.name, file.fingerprint, route, "", rows, rejected)
+
+
+def _load(pipeline: dlt.Pipeline, claim: FileClaim, rows: str | None, rejects: str | None) -> str:
+    """Run one load; check what landed against the claim, retracting it when it differs."""
+    info = pipeline.run(tlc_file(claim, claim.kind.schema, rows, rejects))
+    load_id = info.loads_ids[-1]
+    table, rejects_table = tables_of(claim)
+    counts = count_rows(pipeline, [t for t in (table, rejects_table) if t])
+    landed = counts.get((table, claim.name, load_id), 0)
+    landed_rejects = counts.get((rejects_table, claim.name, load_id), 0) if rejects_table else 0
+    if (landed, landed_rejects) != (claim.rows, claim.rejected):
+        retract_load(pipeline, load_id)
+        raise SourceError(
+            f"{claim.name}: {landed:,} rows and {landed_rejects:,} rejects landed where "
+            f"{claim.rows:,} and {claim.rejected:,} were read; the load was undone"
+        )
+    return load_id
+
+
+def _strict(
+    pipeline: dlt.Pipeline, file: SourceFile, local: Path, expected: int, settings: Settings
+) -> str:
+    sql = strict_sql(local, file.kind, file.name, settings)
+    return _load(pipeline, _claim(file, STRICT, expected, 0), sql, None)
+
+
+def _quarantined(
+    pipeline: dlt.Pipeline, file: SourceFile, local: Path, expected: int, settings: Settings
+) -> tuple[str, Quarantined]:
+    work_dir = settings.temp_directory / "trips" / f"{file.name}.{os.getpid()}"
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.parent.mkdir(parents=True, exist_ok=True)
-    outcome: dict[str, Any] = {}
-    started = time.perf_counter()
     try:
-        source = tlc_file(file, local, route, work_dir, settings, outcome)
-        info = pipeline.run(source, refresh="drop_sources") if refresh else pipeline.run(source)
+        parsed = quarantine(local, file.kind, file.name, work_dir, settings)
+        if parsed.rows_good + parsed.rows_rejected != expected:
+            raise SourceError(
+                f"{file.name}: the file has {expected:,} rows but DuckDB read "
+                f"{parsed.rows_good:,} and rejected {parsed.rows_rejected:,}; nothing loaded"
+            )
+        claim = _claim(file, QUARANTINE, parsed.rows_good, parsed.rows_rejected)
+        columns = _part_columns(parsed)
+        load_id = _load(pipeline, claim, good_rows_sql(parsed, columns), rejects_sql(parsed))
+        return load_id, parsed
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-        for leftover in work_dir.parent.glob(f"{work_dir.name}_rejects.parquet"):
-            leftover.unlink()
-    load_id = info.loads_ids[-1]
-    result = FileOutcome(file, route, load_id=load_id, seconds=time.perf_counter() - started)
-    result.rows_loaded = _count_loaded(pipeline, file.kind.schema.table, load_id)
-    result.rows_rejected = int(outcome.get("rows_rejected", 0))
-    if route == QUARANTINE and result.rows_loaded != outcome.get("rows_loaded"):
-        raise SourceError(
-            f"{file.name}: {outcome.get('rows_loaded')} rows parsed but {result.rows_loaded} "
-            "landed in DuckDB"
-        )
-    return result
+
+
+def _part_columns(parsed: Quarantined) -> list[str]:
+    parts = sorted(parsed.folder.glob("*=false/*.parquet"))
+    if not parts:
+        return []
+    return [name for name in pq.read_schema(parts[0]).names if not name.startswith("_tripline_")]
 
 
 def load_file(
-    pipeline: dlt.Pipeline, file: SourceFile, settings: Settings, refresh: bool
+    pipeline: dlt.Pipeline, file: SourceFile, settings: Settings, replaces: FileClaim | None
 ) -> FileOutcome:
-    """Stage, load (strict, else quarantine) and count one file; raise on failure."""
+    """Stage, count, load (strict, else quarantine) and check one file; raise on failure.
+
+    The version ``replaces`` names keeps its rows and its claim until the new one has
+    landed and been checked; a failed load leaves them as they were.
+    """
+    started = time.perf_counter()
     local = stage(file, settings.temp_directory / "staging")
     try:
+        expected = file_row_count(local, file.kind, file.name, settings)
+        outcome = FileOutcome(file, rows_read=expected)
         try:
-            return _run_route(pipeline, file, local, STRICT, settings, refresh)
-        except Exception as exc:  # any failure of the strict attempt: retry quarantined
-            reason = _reason(exc)
-            log.info("  %s does not parse strictly (%s); quarantining bad rows", file.name, reason)
-            recover_interrupted(pipeline)
-        outcome = _run_route(pipeline, file, local, QUARANTINE, settings, refresh)
-        outcome.notes.append("quarantine route")
-        return outcome
+            with dlt_muted():  # a failure here is expected now and then, and handled
+                outcome.load_id = _strict(pipeline, file, local, expected, settings)
+            outcome.route, outcome.rows_loaded = STRICT, expected
+        except Exception as exc:  # a row or value that does not parse: quarantine it
+            if isinstance(exc, DestinationError) or kind_of(exc) in ("disk full", "locked"):
+                raise DestinationError(describe_failure(exc)) from exc
+            _fall_back(pipeline, file, exc)
+            outcome = _quarantine_outcome(pipeline, file, local, expected, settings, outcome)
+        if not file.is_remote and local_fingerprint(local) != file.fingerprint:
+            retract_load(pipeline, outcome.load_id)
+            raise SourceError(
+                f"{file.name} changed while it was read (is it still being written?); "
+                "the load was undone, run again once the file is complete"
+            )
     finally:
         if file.is_remote:
             local.unlink(missing_ok=True)
+    claim = FileClaim(file.kind.identity, file.name, file.fingerprint, outcome.route,
+                      outcome.load_id)  # fmt: skip
+    replaced = delete_superseded(pipeline, claim)
+    if replaced or replaces is not None:
+        outcome.notes.append(f"replaced {replaced:,} rows of the earlier version")
+    outcome.seconds = time.perf_counter() - started
+    return outcome
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost message of a dlt step failure, in one line."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    text = str(exc).strip()
-    for line in text.splitlines():
-        if "Error" in line or "error" in line:
-            return line.strip()[:300]
-    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+def _fall_back(pipeline: dlt.Pipeline, file: SourceFile, exc: BaseException) -> None:
+    log.info(
+        "  %s does not load strictly (%s); quarantining bad rows",
+        file.name,
+        describe_failure(exc),
+    )
+    recover_interrupted(pipeline, after_failure=True)
+
+
+def _quarantine_outcome(
+    pipeline: dlt.Pipeline,
+    file: SourceFile,
+    local: Path,
+    expected: int,
+    settings: Settings,
+    outcome: FileOutcome,
+) -> FileOutcome:
+    outcome.load_id, parsed = _quarantined(pipeline, file, local, expected, settings)
+    outcome.route = QUARANTINE
+    outcome.rows_loaded, outcome.rows_rejected = parsed.rows_good, parsed.rows_rejected
+    return outcome
+
+
+def _full_refresh(pipeline: dlt.Pipeline) -> None:
+    """Drop the tables and every claim, committed as one load before any file loads again.
+
+    A kill before that load completes leaves the old claims, whose missing rows the next
+    run's claim check finds; after it, the empty state reloads everything.
+    """
+    log.info("trips: full refresh: dropping %s and forgetting every file", DATASET)
+    pipeline.run(tlc_reset(), refresh="drop_sources")
+
+
+def _open(settings: Settings) -> dlt.Pipeline:
+    try:
+        pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
+        recover_interrupted(pipeline)
+        return pipeline
+    except TriplineError:
+        raise
+    except Exception as exc:
+        raise DestinationError(
+            f"cannot open the DuckDB destination {settings.duckdb_path}: {describe_failure(exc)}"
+        ) from exc
 
 
 def run_trips(
@@ -198,7 +264,7 @@ def run_trips(
     http_format: str = "parquet",
     full_refresh: bool = False,
 ) -> tuple[RunSummary, list[FileOutcome]]:
-    """Load every TLC file at ``source`` that is new or changed."""
+    """Load every TLC file at ``source`` whose (service, month) is new or changed."""
     _configure_dlt()
     summary = RunSummary(PIPELINE_NAME, DATASET)
     outcomes: list[FileOutcome] = []
@@ -206,65 +272,78 @@ def run_trips(
     with PeakTreeMemory() as memory:
         log.info("trips: %s", settings.budget.describe())
         discovery = discover(source, months, kinds, http_format)
-        files = discovery.files
         summary.failed_inputs.extend(discovery.failures)
         for failure in discovery.failures:
             log.error("trips: %s", failure)
-        try:
-            pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
-            recover_interrupted(pipeline)
-            if not full_refresh:
-                pipeline.sync_destination()
-            done = {} if full_refresh else loaded_fingerprints(pipeline)
-        except TriplineError:
-            raise
-        except Exception as exc:
-            raise DestinationError(
-                f"cannot open the DuckDB destination {settings.duckdb_path}: {_reason(exc)}"
-            ) from exc
-        todo = [f for f in files if done.get(f.name) != f.fingerprint]
-        summary.skipped_inputs = len(files) - len(todo)
+        for kept, other in discovery.set_aside:
+            log.warning(
+                "trips: %s and %s are the same month; loading %s only",
+                kept.name,
+                other.name,
+                kept.name,
+            )
+        pipeline = _open(settings)
+        if full_refresh:
+            _full_refresh(pipeline)
+        claims = check_claims(pipeline, read_claims(pipeline))
+        todo = [f for f in discovery.files if _needs_load(f, claims.get(f.kind.identity))]
+        summary.skipped_inputs = len(discovery.files) - len(todo)
         log.info(
             "trips: %d file(s) at %s, %d already loaded and unchanged, %d to load",
-            len(files),
+            len(discovery.files),
             source,
             summary.skipped_inputs,
             len(todo),
         )
-        refresh = full_refresh
         for index, file in enumerate(todo, start=1):
             label = f"[{index}/{len(todo)}] {file.name} ({file.size / 2**20:,.1f} MB)"
-            log.info(
-                "%s: loading%s", label, " (changed since last load)" if file.name in done else ""
-            )
+            previous = claims.get(file.kind.identity)
+            log.info("%s: loading%s", label, _why(file, previous))
             try:
-                if file.name in done:
-                    _delete_file_rows(pipeline, file)
                 with _Heartbeat(label, memory):
-                    outcome = load_file(pipeline, file, settings, refresh)
-                refresh = False
+                    outcome = load_file(pipeline, file, settings, previous)
             except Exception as exc:
-                recover_interrupted(pipeline)
-                outcome = FileOutcome(file, error=_reason(exc))
+                recover_interrupted(pipeline, after_failure=True)
+                outcome = FileOutcome(file, error=describe_failure(exc))
                 summary.failed_inputs.append(f"{file.name}: {outcome.error}")
                 log.error("%s: FAILED: %s", label, outcome.error)
                 outcomes.append(outcome)
+                if isinstance(exc, DestinationError):
+                    break  # the warehouse itself failed: the next files would too
                 continue
             outcomes.append(outcome)
-            summary.inputs += 1
-            summary.rows_loaded += outcome.rows_loaded
-            summary.rows_rejected += outcome.rows_rejected
-            summary.rows_read += outcome.rows_loaded + outcome.rows_rejected
-            summary.bytes_read += file.size
-            summary.load_ids.append(outcome.load_id)
+            _add(summary, outcome)
             log.info(
-                "%s: %s rows loaded, %s rejected, %.1f s (%s route)",
+                "%s: %s rows read, %s loaded, %s rejected, %.1f s (%s route)%s",
                 label,
+                f"{outcome.rows_read:,}",
                 f"{outcome.rows_loaded:,}",
                 f"{outcome.rows_rejected:,}",
                 outcome.seconds,
                 outcome.route,
+                "".join(f"; {note}" for note in outcome.notes),
             )
     summary.seconds = time.perf_counter() - started
     summary.peak_memory_bytes = memory.peak_bytes
     return summary, outcomes
+
+
+def _needs_load(file: SourceFile, claim: FileClaim | None) -> bool:
+    return claim is None or (claim.name, claim.fingerprint) != (file.name, file.fingerprint)
+
+
+def _why(file: SourceFile, claim: FileClaim | None) -> str:
+    if claim is None:
+        return ""
+    if claim.name != file.name:
+        return f" (replaces {claim.name})"
+    return " (changed since last load)"
+
+
+def _add(summary: RunSummary, outcome: FileOutcome) -> None:
+    summary.inputs += 1
+    summary.rows_read += outcome.rows_read
+    summary.rows_loaded += outcome.rows_loaded
+    summary.rows_rejected += outcome.rows_rejected
+    summary.bytes_read += outcome.file.size
+    summary.load_ids.append(outcome.load_id)

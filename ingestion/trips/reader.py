@@ -1,14 +1,15 @@
-"""DuckDB parses one TLC file into Parquet load files in the stable schema, plus rejects.
+"""DuckDB reads one TLC file: the SQL that loads it, its own row count, and its quarantine.
 
-This is the memory-bounded heart of the ``trips`` pipeline. DuckDB streams the CSV or
-Parquet input through its parallel reader and writes Parquet parts of at most
-``file_max_bytes`` each, inside the budget's ``memory_limit``; Python never holds rows. dlt
-then imports the parts as they are (no re-encoding) and its DuckDB loader inserts them.
+This is the memory-bounded heart of the ``trips`` pipeline. Python never holds rows:
 
-CSV rows DuckDB cannot parse (wrong column count, a value that is not of its column's type,
-broken quoting) are not dropped: ``store_rejects`` records them with their line and reason,
-and they become rows of ``<table>_rejected``. So for every file
-``rows read = rows loaded + rows rejected``.
+* :func:`strict_sql` is one SELECT over DuckDB's ``read_csv``/``read_parquet`` that dlt's
+  loader runs inside the warehouse as ``INSERT … SELECT``; it fails on the first row that
+  does not parse or holds a value its column cannot (``ingestion.trips.projection``).
+* :func:`quarantine` parses the file once into Parquet parts of good rows and a file of
+  rejects, each with its reason; CSV lines DuckDB cannot parse at all (wrong column count,
+  broken quoting, a bad timestamp) come from DuckDB's ``store_rejects`` with their line.
+* :func:`file_row_count` is the file's own count — Parquet footer metadata, or the CSV's
+  non-empty data lines counted apart from the parser — that every load is checked against.
 """
 
 from __future__ import annotations
@@ -23,95 +24,51 @@ import duckdb
 
 from ingestion.core.duckdb_config import connect
 from ingestion.core.errors import SourceError
+from ingestion.core.failures import describe_failure
 from ingestion.core.settings import Settings
-from ingestion.trips.schema import (
-    LOAD_ID_COLUMN,
-    SOURCE_FILE_COLUMN,
-    FileKind,
-    TableSchema,
-    snake_case,
+from ingestion.trips.linecount import count_data_lines
+from ingestion.trips.projection import (
+    BYTE_POSITION,
+    RAW_LINE,
+    REASON,
+    ROW_NUMBER,
+    ColumnMap,
+    csv_parse_types,
+    literal,
+    map_columns,
+    quarantine_select,
+    quote,
+    strict_select,
 )
+from ingestion.trips.schema import SOURCE_FILE_COLUMN, FileKind
 
-# Integer columns are parsed as DOUBLE and cast: some years write counts as "1.0".
-_CSV_PARSE_TYPE = {"BIGINT": "DOUBLE"}
-REJECT_COLUMNS = (
-    "_source_file", "line", "byte_position", "reason", "raw_line", "_dlt_load_id",
-)  # fmt: skip
+REJECTED = "_tripline_rejected"
+GOOD_PARTS = f"{REJECTED}=false"
+BAD_PARTS = f"{REJECTED}=true"
+STRUCTURAL_REJECTS = "structural_rejects.parquet"
 
 
 @dataclass
-class Converted:
-    """The Parquet parts of one input file and its counts."""
+class Quarantined:
+    """A file parsed with its bad rows set aside: where the parts are, and their counts."""
 
-    parts: list[Path]
-    rejects: Path | None
-    rows_loaded: int
+    folder: Path
+    rows_good: int
     rows_rejected: int
     seconds: float
 
-    @property
-    def rows_read(self) -> int:
-        return self.rows_loaded + self.rows_rejected
+    def good_parts(self) -> str | None:
+        """A glob of the good rows' parts, or ``None`` when every row was rejected."""
+        folder = self.folder / GOOD_PARTS
+        return str(folder / "*.parquet") if any(folder.glob("*.parquet")) else None
 
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _projection(
-    schema: TableSchema, headers: list[str], source_name: str, load_id: str
-) -> tuple[str, dict[str, str]]:
-    """The SELECT list (over a relation aliased ``src``) onto the stable schema, and the CSV
-    parse type of every header. Columns are qualified so dlt's SQL lineage can type them."""
-    """The SELECT list onto the stable schema, and the CSV parse types per header."""
-    by_column: dict[str, str] = {}
-    parse_types: dict[str, str] = {}
-    extras: list[str] = []
-    for header in headers:
-        column = schema.match(header)
-        if column is None or column.name in by_column:
-            extras.append(header)
-            parse_types[header] = "VARCHAR"
-            continue
-        by_column[column.name] = header
-        parse_types[header] = _CSV_PARSE_TYPE.get(column.duckdb_type, column.duckdb_type)
-    missing = [c for c in schema.required if c not in by_column]
-    if missing:
-        raise SourceError(
-            f"{source_name}: header has no {', '.join(missing)} column "
-            f"(found: {', '.join(headers[:8])}{'…' if len(headers) > 8 else ''})"
-        )
-    select = []
-    for column in schema.columns:
-        found = by_column.get(column.name)
-        if not found:
-            value = f"cast(null as {column.duckdb_type})"
-        elif column.duckdb_type == "BIGINT":
-            value = f"cast(round(src.{_quote(found)}) as BIGINT)"
-        else:
-            value = f"cast(src.{_quote(found)} as {column.duckdb_type})"
-        select.append(f"{value} as {_quote(column.name)}")
-    known = {c.name for c in schema.columns}
-    for header in extras:
-        name = snake_case(header)
-        while name in known:
-            name += "_extra"
-        known.add(name)
-        select.append(f"cast(src.{_quote(header)} as VARCHAR) as {_quote(name)}")
-    select.append(f"{_literal(source_name)} as {SOURCE_FILE_COLUMN}")
-    select.append(f"{_literal(load_id)} as {LOAD_ID_COLUMN}")
-    return ", ".join(select), parse_types
-
-
-def _headers(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
-    if fmt == "parquet":
-        rows = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
-        return [row[0] for row in rows]
-    return csv_header(path)
+    def reject_files(self) -> list[str]:
+        return [
+            str(p)
+            for p in [*sorted((self.folder / BAD_PARTS).glob("*.parquet")),
+                      self.folder / STRUCTURAL_REJECTS]
+            if p.exists()
+        ]  # fmt: skip
 
 
 def csv_header(path: Path) -> list[str]:
@@ -130,7 +87,7 @@ def csv_header(path: Path) -> list[str]:
 
 def _csv_reader(path: Path, parse_types: dict[str, str], with_rejects: bool) -> str:
     # Every column is named and typed up front: no sniffing, so no guessed dialect.
-    columns = "{" + ", ".join(f"{_literal(h)}: {_literal(t)}" for h, t in parse_types.items()) + "}"
+    columns = "{" + ", ".join(f"{literal(h)}: {literal(t)}" for h, t in parse_types.items()) + "}"
     rejects = (
         ", store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans', "
         "rejects_limit = 0"
@@ -138,142 +95,173 @@ def _csv_reader(path: Path, parse_types: dict[str, str], with_rejects: bool) -> 
         else ""
     )
     return (
-        f"read_csv({_literal(str(path))}, auto_detect = false, header = true, delim = ',', "
+        f"read_csv({literal(str(path))}, auto_detect = false, header = true, delim = ',', "
         f"quote = '\"', escape = '\"', columns = {columns}{rejects})"
     )
 
 
-def strict_select(
-    path: Path, kind: FileKind, source_name: str, load_id: str, settings: Settings
-) -> str:
-    """One SELECT that parses the whole file strictly into the stable schema.
+def _parquet_reader(path: Path, row_numbers: bool = False) -> str:
+    numbers = ", file_row_number = true" if row_numbers else ""
+    return f"read_parquet({literal(str(path))}, hive_partitioning = false{numbers})"
 
-    dlt runs it inside the destination as ``INSERT … SELECT`` (a "model" item), so DuckDB
-    parses the file once, straight into the table. Any row that does not parse fails the
-    whole statement, which rolls back; the caller then takes :func:`convert_file`'s route,
-    which quarantines such rows.
+
+def _column_map(
+    con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind, source_name: str
+) -> ColumnMap:
+    if kind.fmt == "parquet":
+        rows = con.execute(f"describe select * from {_parquet_reader(path)}").fetchall()
+        types = {str(row[0]): str(row[1]) for row in rows}
+    else:
+        types = csv_parse_types(kind.schema, csv_header(path))
+    return map_columns(kind.schema, types, source_name)
+
+
+def _read_error(source_name: str, exc: BaseException) -> SourceError:
+    return SourceError(f"cannot read {source_name}: {describe_failure(exc)}")
+
+
+def file_row_count(path: Path, kind: FileKind, source_name: str, settings: Settings) -> int:
+    """The file's own row count: Parquet footers, or the CSV's non-empty data lines."""
+    if kind.fmt != "parquet":
+        try:
+            return count_data_lines(path)
+        except (OSError, EOFError) as exc:
+            raise _read_error(source_name, exc) from exc
+    con = connect(":memory:", settings)
+    try:
+        row = con.execute(
+            "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise _read_error(source_name, exc) from exc
+    finally:
+        con.close()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def strict_sql(path: Path, kind: FileKind, source_name: str, settings: Settings) -> str:
+    """One SELECT that loads the whole file, or fails naming the first bad row or value.
+
+    dlt runs it inside the warehouse as ``INSERT … SELECT`` (a "model" item) and adds the
+    load id; the statement rolls back as a whole when it fails.
     """
     con = connect(":memory:", settings)
     try:
-        headers = _headers(con, path, kind.fmt)
+        mapping = _column_map(con, path, kind, source_name)
     except duckdb.Error as exc:
-        raise SourceError(f"cannot read {source_name}: {_first_line(exc)}") from exc
+        raise _read_error(source_name, exc) from exc
     finally:
         con.close()
-    select, parse_types = _projection(kind.schema, headers, source_name, load_id)
     reader = (
-        f"read_parquet({_literal(str(path))})"
+        _parquet_reader(path)
         if kind.fmt == "parquet"
-        else _csv_reader(path, parse_types, with_rejects=False)
+        else _csv_reader(path, dict(mapping.source_types), with_rejects=False)
     )
-    return f"select {select} from {reader} as src"
+    return strict_select(mapping, source_name, reader)
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0]
-
-
-def _copy_to_parts(
-    con: duckdb.DuckDBPyConnection, select: str, out_dir: Path, settings: Settings
-) -> int:
-    """Write ``select`` as Parquet parts of at most ``file_max_bytes``; return the row count."""
-    row = con.execute(
-        f"copy ({select}) to {_literal(str(out_dir))} (format parquet, compression snappy, "
-        f"row_group_size 122880, file_size_bytes {settings.budget.file_max_bytes}, "
-        "filename_pattern 'part_{i}')"
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def convert_file(
-    path: Path,
-    kind: FileKind,
-    source_name: str,
-    load_id: str,
-    out_dir: Path,
-    settings: Settings,
-) -> Converted:
-    """Parse ``path`` into Parquet parts under ``out_dir`` (which must not exist yet)."""
+def quarantine(
+    path: Path, kind: FileKind, source_name: str, out_dir: Path, settings: Settings
+) -> Quarantined:
+    """Parse ``path`` once into good parts and rejects under ``out_dir`` (must not exist)."""
     started = time.perf_counter()
     con = connect(":memory:", settings)
     try:
+        mapping = _column_map(con, path, kind, source_name)
         if kind.fmt == "parquet":
-            converted = _convert_parquet(
-                con, path, kind.schema, source_name, load_id, out_dir, settings
-            )
+            reader, row_number = _parquet_reader(path, row_numbers=True), "src.file_row_number + 1"
         else:
-            converted = _convert_csv(
-                con, path, kind.schema, source_name, load_id, out_dir, settings
-            )
+            reader, row_number = _csv_reader(path, dict(mapping.source_types), True), "null"
+        select = quarantine_select(mapping, source_name, reader, row_number)
+        con.execute(
+            f"copy (select *, {REASON} is not null as {REJECTED} from ({select})) "
+            f"to {literal(str(out_dir))} (format parquet, compression snappy, "
+            f"row_group_size 122880, partition_by ({REJECTED}), "
+            f"file_size_bytes {settings.budget.file_max_bytes})"
+        )
+        structural = 0
+        if kind.fmt != "parquet":
+            structural = _write_structural_rejects(con, source_name, out_dir)
+        good = _count_parts(con, out_dir / GOOD_PARTS)
+        bad = _count_parts(con, out_dir / BAD_PARTS)
     except duckdb.Error as exc:
-        raise SourceError(f"cannot read {source_name}: {_first_line(exc)}") from exc
+        raise _read_error(source_name, exc) from exc
     finally:
         con.close()
-    converted.seconds = time.perf_counter() - started
-    return converted
+    return Quarantined(out_dir, good, bad + structural, time.perf_counter() - started)
 
 
-def _parts(out_dir: Path) -> list[Path]:
-    return sorted(out_dir.glob("*.parquet")) if out_dir.exists() else []
-
-
-def _convert_parquet(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    schema: TableSchema,
-    source_name: str,
-    load_id: str,
-    out_dir: Path,
-    settings: Settings,
-) -> Converted:
-    select, _ = _projection(schema, _headers(con, path, "parquet"), source_name, load_id)
-    expected = con.execute(
-        "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
+def _count_parts(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    if not any(folder.glob("*.parquet")):
+        return 0
+    row = con.execute(
+        "select sum(num_rows) from parquet_file_metadata(?)", [str(folder / "*.parquet")]
     ).fetchone()
-    rows_loaded = _copy_to_parts(
-        con, f"select {select} from read_parquet({_literal(str(path))}) as src", out_dir, settings
-    )
-    if expected and int(expected[0]) != rows_loaded:
-        raise SourceError(
-            f"{source_name}: Parquet metadata says {expected[0]} rows but {rows_loaded} were read"
-        )
-    return Converted(_parts(out_dir), None, rows_loaded, 0, 0.0)
+    return int(row[0]) if row and row[0] is not None else 0
 
 
-def _convert_csv(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    schema: TableSchema,
-    source_name: str,
-    load_id: str,
-    out_dir: Path,
-    settings: Settings,
-) -> Converted:
-    select, parse_types = _projection(schema, _headers(con, path, "csv"), source_name, load_id)
-    reader = _csv_reader(path, parse_types, with_rejects=True)
-    rows_loaded = _copy_to_parts(con, f"select {select} from {reader} as src", out_dir, settings)
-    rejected = con.execute("select count(distinct line) from csv_rejects").fetchone()
-    rows_rejected = int(rejected[0]) if rejected else 0
-    rejects_path: Path | None = None
-    if rows_rejected:
-        rejects_path = out_dir.parent / f"{out_dir.name}_rejects.parquet"
+def _write_structural_rejects(
+    con: duckdb.DuckDBPyConnection, source_name: str, out_dir: Path
+) -> int:
+    """CSV lines DuckDB could not parse, one row per line with every error it found."""
+    row = con.execute("select count(distinct line) from csv_rejects").fetchone()
+    count = int(row[0]) if row else 0
+    if count:
         con.execute(
             f"""
             copy (
+                with first_per_kind as (
+                    -- DuckDB reports a short line once per missing column: keep the first.
+                    select
+                        line,
+                        error_type,
+                        arg_min(
+                            coalesce('in ' || column_name || ': ', '') || error_message,
+                            column_idx
+                        ) as message,
+                        min(line_byte_position) as byte_position,
+                        min(ltrim(csv_line, chr(10) || chr(13))) as raw_line
+                    from csv_rejects
+                    group by line, error_type
+                )
                 select
-                    {_literal(source_name)} as _source_file,
-                    line,
-                    min(line_byte_position) as byte_position,
-                    string_agg(
-                        error_type || coalesce(' in ' || column_name, '') || ': ' || error_message,
-                        '; ' order by column_idx
-                    ) as reason,
-                    min(csv_line) as raw_line,
-                    {_literal(load_id)} as _dlt_load_id
-                from csv_rejects
+                    {literal(source_name)} as {SOURCE_FILE_COLUMN},
+                    line as {ROW_NUMBER},
+                    min(byte_position) as {BYTE_POSITION},
+                    string_agg(error_type || ' ' || message, '; ' order by error_type)
+                        as {REASON},
+                    min(raw_line) as {RAW_LINE}
+                from first_per_kind
                 group by line
-                order by line
-            ) to {_literal(str(rejects_path))} (format parquet)
+            ) to {literal(str(out_dir / STRUCTURAL_REJECTS))} (format parquet)
             """
         )
-    return Converted(_parts(out_dir), rejects_path, rows_loaded, rows_rejected, 0.0)
+    return count
+
+
+def good_rows_sql(quarantined: Quarantined, columns: list[str]) -> str | None:
+    """The SELECT that loads the good rows' parts, or ``None`` when there are none."""
+    parts = quarantined.good_parts()
+    if parts is None:
+        return None
+    select = ", ".join(f"src.{quote(c)} as {quote(c)}" for c in columns)
+    return f"select {select} from read_parquet({literal(parts)}, hive_partitioning = false) as src"
+
+
+def rejects_sql(quarantined: Quarantined) -> str | None:
+    """The SELECT that loads every reject of the file, or ``None`` when there are none.
+
+    Value rejects (bad parts) and parse rejects (``store_rejects``) share their column
+    names, so one ``read_parquet(…, union_by_name)`` reads both.
+    """
+    files = quarantined.reject_files()
+    if not files:
+        return None
+    listed = ", ".join(literal(f) for f in files)
+    return (
+        f"select src.{SOURCE_FILE_COLUMN} as {SOURCE_FILE_COLUMN}, "
+        f"cast(src.{ROW_NUMBER} as BIGINT) as line, "
+        f"cast(src.{BYTE_POSITION} as BIGINT) as byte_position, "
+        f"src.{REASON} as reason, src.{RAW_LINE} as raw_line "
+        f"from read_parquet([{listed}], union_by_name = true, hive_partitioning = false) as src"
+    )

@@ -187,6 +187,16 @@ class FileKind:
     month: str | None
     fmt: str
 
+    @property
+    def identity(self) -> str:
+        """What the file is, whatever its format: ``yellow_tripdata_2024-01``, the zone lookup.
+
+        The same month as Parquet and as CSV is one file to the warehouse, loaded once.
+        """
+        if self.month is None:
+            return "taxi_zone_lookup"
+        return f"{self.schema.kind}_tripdata_{self.month}"
+
 
 def classify(file_name: str) -> FileKind | None:
     """The kind of a TLC file from its name, or ``None`` for files that are not TLC data."""

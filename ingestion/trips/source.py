@@ -1,37 +1,26 @@
-"""The dlt source for one TLC file: a data resource and, on the quarantine route, rejects.
+"""The dlt sources of the ``trips`` pipeline: one TLC file, and the reset of a full refresh.
 
-Two routes load a file, both memory-bounded and both through dlt's load step:
+A file loads as SQL *model* items: SELECTs that dlt's DuckDB loader runs inside the warehouse
+as ``INSERT … SELECT``, so no row passes through Python. dlt adds the load id column itself
+(``add_dlt_load_id`` of the model normalizer, set for this pipeline only). The load records
+the file's claim (``ingestion.trips.claims``) in the source state, committed with the rows.
 
-* ``strict`` — the resource yields a *model* item: one SELECT over DuckDB's ``read_csv`` /
-  ``read_parquet`` that dlt's DuckDB loader runs as ``INSERT … SELECT``. The file is parsed
-  once, in parallel, straight into the table. A row that does not parse fails the statement,
-  which rolls back, so nothing half-loaded remains.
-* ``quarantine`` — DuckDB parses the file into Parquet parts and records every line it cannot
-  parse; the resource imports the parts as they are (``with_file_import``) and a second
-  resource imports the rejects into ``<table>_rejected``.
-
-Each run records the file's fingerprint in the source state, committed with the load, so a
-re-run skips it and a changed file is detected.
+The caller prepares everything the source needs (the SELECTs, the counts) and passes it in:
+the source only hands it to dlt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dlt
-import pyarrow.parquet as pq
 from dlt.common.schema.typing import TColumnSchema, TWriteDisposition
 from dlt.extract.resource import DltResource
 
-from ingestion.core.settings import Settings
-from ingestion.trips.files import SourceFile
-from ingestion.trips.reader import Converted, convert_file, strict_select
+from ingestion.trips.claims import SOURCE_NAME, FileClaim, forget_all, rejects_table, remember
 from ingestion.trips.schema import LOAD_ID_COLUMN, SOURCE_FILE_COLUMN, TableSchema
 
-SOURCE_NAME = "tlc"
-STRICT, QUARANTINE = "strict", "quarantine"
 _DLT_TYPES = {"BIGINT": "bigint", "DOUBLE": "double", "VARCHAR": "text", "TIMESTAMP": "timestamp"}
 
 
@@ -51,83 +40,73 @@ def table_columns(schema: TableSchema) -> dict[str, TColumnSchema]:
 
 
 REJECT_COLUMNS: dict[str, TColumnSchema] = {
-    "_source_file": {"data_type": "text", "nullable": False},
-    "line": {"data_type": "bigint", "description": "1-based line in the file (header = 1)"},
+    SOURCE_FILE_COLUMN: {"data_type": "text", "nullable": False},
+    "line": {
+        "data_type": "bigint",
+        "description": "CSV: 1-based line (header = 1) of a line DuckDB could not parse; "
+        "Parquet: 1-based row; NULL for a CSV row whose values were rejected",
+    },
     "byte_position": {"data_type": "bigint"},
-    "reason": {"data_type": "text", "description": "DuckDB's error type, column and message"},
-    "raw_line": {"data_type": "text"},
-    "_dlt_load_id": {"data_type": "text", "nullable": False},
+    "reason": {"data_type": "text", "description": "why the row was rejected"},
+    "raw_line": {
+        "data_type": "text",
+        "description": "the line as written (parse rejects) or the row's values as read",
+    },
+    LOAD_ID_COLUMN: {"data_type": "text", "nullable": False},
 }
-
-
-def rejects_table(table: str) -> str:
-    return f"{table}_rejected"
-
-
-def _remember(file: SourceFile, route: str, load_id: str) -> None:
-    files = dlt.current.source_state().setdefault("files", {})
-    files[file.name] = {"fingerprint": file.fingerprint, "route": route, "load_id": load_id}
 
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
 def tlc_file(
-    file: SourceFile,
-    local_path: Path,
-    route: str,
-    work_dir: Path,
-    settings: Settings,
-    outcome: dict[str, Any],
+    claim: FileClaim, schema: TableSchema, rows_sql: str | None, rejects_sql: str | None
 ) -> list[DltResource]:
     """One TLC file as dlt resources.
 
     Args:
-        file: the file and its fingerprint.
-        local_path: where its bytes are on local disk (staged when remote).
-        route: ``strict`` (model item) or ``quarantine`` (Parquet parts plus rejects).
-        work_dir: an empty folder for the quarantine route's Parquet parts.
-        settings: the memory budget and paths.
-        outcome: filled with the route's counts (the quarantine route knows them at extract).
+        claim: the version being loaded and its counts (the load id is filled in here).
+        schema: the file's stable table schema.
+        rows_sql: the SELECT of the rows to load (``None`` when every row was rejected).
+        rejects_sql: the SELECT of its rejects, or ``None`` when there are none.
 
     Returns:
-        The data resource, and on the quarantine route the rejects resource.
+        The data resource and, when there are rejects, the rejects resource.
     """
-    schema = file.kind.schema
     disposition: TWriteDisposition = "replace" if schema.kind == "zones" else "append"
-    converted: dict[str, Converted] = {}
 
-    def strict_rows() -> Iterator[Any]:
+    def rows() -> Iterator[Any]:
         load_id = dlt.current.load_package_state()["load_id"]
-        select = strict_select(local_path, file.kind, file.name, load_id, settings)
-        _remember(file, STRICT, load_id)
-        yield dlt.current.pipeline().dataset()(select)
+        remember(FileClaim(**{**claim.__dict__, "load_id": load_id}))
+        if rows_sql is not None:
+            yield dlt.current.pipeline().dataset()(rows_sql)
 
-    def quarantined_rows() -> Iterator[Any]:
-        load_id = dlt.current.load_package_state()["load_id"]
-        result = convert_file(local_path, file.kind, file.name, load_id, work_dir, settings)
-        converted["result"] = result
-        outcome.update(rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected)
-        _remember(file, QUARANTINE, load_id)
-        for part in result.parts:
-            hints = pq.read_schema(part).empty_table()
-            yield dlt.mark.with_file_import(str(part), "parquet", 0, hints=hints)
+    def rejects() -> Iterator[Any]:
+        if rejects_sql is not None:
+            yield dlt.current.pipeline().dataset()(rejects_sql)
 
-    def rejected_rows() -> Iterator[Any]:
-        result = converted.get("result")
-        if result is not None and result.rejects is not None:
-            yield dlt.mark.with_file_import(str(result.rejects), "parquet", result.rows_rejected)
+    resources: list[DltResource] = [
+        dlt.resource(
+            rows, name=schema.table, write_disposition=disposition, columns=table_columns(schema)
+        )
+    ]
+    if rejects_sql is not None:
+        resources.append(
+            dlt.resource(
+                rejects,
+                name=rejects_table(schema.table),
+                write_disposition="append",
+                columns=REJECT_COLUMNS,
+            )
+        )
+    return resources
 
-    data = dlt.resource(
-        strict_rows if route == STRICT else quarantined_rows,
-        name=schema.table,
-        write_disposition=disposition,
-        columns=table_columns(schema),
-    )
-    if route == STRICT:
-        return [data]
-    rejects = dlt.resource(
-        rejected_rows,
-        name=rejects_table(schema.table),
-        write_disposition="append",
-        columns=REJECT_COLUMNS,
-    )
-    return [data, rejects]
+
+@dlt.source(name=SOURCE_NAME, max_table_nesting=0)
+def tlc_reset() -> DltResource:
+    """Nothing to load, and no claims: run with ``refresh="drop_sources"``, it drops the
+    source's tables and commits an empty state in one load, its own committed step."""
+
+    def nothing() -> Iterator[Any]:
+        forget_all()
+        yield from ()
+
+    return dlt.resource(nothing, name="_tripline_reset")

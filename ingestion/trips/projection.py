@@ -1,0 +1,226 @@
+"""A file's columns onto the stable schema, with every value checked in SQL.
+
+A value reaches the stable table only when its column's type holds it as the file wrote it:
+
+* an integer column takes whole numbers only. ``2.5`` is rejected, never rounded to 3; so are
+  ``nan``, ``inf`` and anything beyond ±2^53 (the range where DOUBLE, which CSV integers
+  are parsed through, is exact). A decimal text closer to a whole number than DOUBLE can
+  tell (17 significant digits, e.g. ``1.00000000000000001``) reads as that number;
+* a money or distance column takes finite numbers only (``nan`` and ``inf`` are rejected);
+* a timestamp column takes timestamps; nanoseconds that a microsecond timestamp would drop
+  are rejected;
+* text takes anything.
+
+The same checks build two projections. The **strict** one raises on the first bad value, so
+a clean file is parsed once, straight into the table. The **quarantine** one keeps every row
+and says why a row fails (``_tripline_reason``), so bad rows become rejects with their reason
+while the rest loads. Columns are qualified (``src."col"``) so dlt's SQL lineage can type them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ingestion.core.errors import SourceError
+from ingestion.trips.schema import (
+    SOURCE_FILE_COLUMN,
+    Column,
+    TableSchema,
+    snake_case,
+)
+
+REASON = "_tripline_reason"
+RAW_LINE = "_tripline_raw_line"
+ROW_NUMBER = "_tripline_row"
+BYTE_POSITION = "_tripline_byte_position"
+# DOUBLE holds every integer exactly up to 2^53.
+_EXACT_LIMIT = "9007199254740992"
+_INTEGER_TYPES = {
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+}  # fmt: skip
+_WIDE_INTEGER_TYPES = {"UBIGINT", "HUGEINT", "UHUGEINT"}
+_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
+_TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "DATE", "DATETIME"}
+# What a CSV column is parsed as, by its stable type: integers go through DOUBLE because
+# some years write counts as "1.0", and DuckDB's own BIGINT parser rounds "2.5" to 3.
+CSV_PARSE_TYPE = {"BIGINT": "DOUBLE", "DOUBLE": "DOUBLE", "TIMESTAMP": "TIMESTAMP"}
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A target column read from one source column: its value, and when that value is bad."""
+
+    value: str
+    ok: str | None = None
+    why: str = ""
+
+
+def _check(column: Column, ref: str, source_type: str) -> _Check:
+    target = column.duckdb_type
+    cast = f"cast({ref} as {target})"
+    base = source_type.split("(")[0].upper()
+    if base == "NULL" or target == "VARCHAR":
+        return _Check(cast)
+    if target == "BIGINT":
+        if base in _INTEGER_TYPES or base == "BIGINT":
+            return _Check(cast)
+        if base in _WIDE_INTEGER_TYPES:
+            return _Check(cast, f"{ref} between -9223372036854775808 and 9223372036854775807",
+                          "is out of the integer range")  # fmt: skip
+        number = ref if base in _FLOAT_TYPES or base == "DECIMAL" else f"try_cast({ref} as DOUBLE)"
+        ok = f"isfinite({number}) and {number} = trunc({number}) and abs({number}) < {_EXACT_LIMIT}"
+        return _Check(f"cast({number} as BIGINT)", ok, "is not a whole number")
+    if target == "DOUBLE":
+        if base in _FLOAT_TYPES:
+            return _Check(cast, f"isfinite({ref})", "is not a finite number")
+        if base in _INTEGER_TYPES or base == "DECIMAL":
+            return _Check(cast)
+        number = f"try_cast({ref} as DOUBLE)"
+        return _Check(number, f"isfinite({number})", "is not a finite number")
+    if target == "TIMESTAMP":
+        if base in _TIMESTAMP_TYPES:
+            return _Check(cast)
+        if base == "TIMESTAMP_NS":
+            return _Check(cast, f"epoch_ns({ref}) % 1000 = 0", "has nanoseconds")
+        parsed = f"try_cast({ref} as TIMESTAMP)"
+        return _Check(parsed, f"{parsed} is not null", "is not a timestamp")
+    raise SourceError(f"no rule reads a {source_type} value into a {target} column")
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """How one file's columns map onto its stable schema."""
+
+    schema: TableSchema
+    source_types: dict[str, str]  # header -> the type the reader gives it
+    by_column: dict[str, str]  # stable column -> header
+    extras: dict[str, str]  # header -> the extra column it is kept as
+
+
+def map_columns(schema: TableSchema, source_types: Mapping[str, str], file_name: str) -> ColumnMap:
+    """Match headers to the stable schema by key; unknown headers are kept as text."""
+    by_column: dict[str, str] = {}
+    extras: dict[str, str] = {}
+    known = {c.name for c in schema.columns}
+    for header in source_types:
+        column = schema.match(header)
+        if column is not None and column.name not in by_column:
+            by_column[column.name] = header
+            continue
+        name = snake_case(header)
+        while name in known:
+            name += "_extra"
+        known.add(name)
+        extras[header] = name
+    missing = [c for c in schema.required if c not in by_column]
+    if missing:
+        headers = list(source_types)
+        raise SourceError(
+            f"{file_name}: header has no {', '.join(missing)} column "
+            f"(found: {', '.join(headers[:8])}{'…' if len(headers) > 8 else ''})"
+        )
+    return ColumnMap(schema, dict(source_types), by_column, extras)
+
+
+def csv_parse_types(schema: TableSchema, headers: list[str]) -> dict[str, str]:
+    """The type DuckDB's CSV reader gives each header (unknown headers: text)."""
+    types: dict[str, str] = {}
+    taken: set[str] = set()
+    for header in headers:
+        column = schema.match(header)
+        if column is None or column.name in taken:
+            types[header] = "VARCHAR"
+            continue
+        taken.add(column.name)
+        types[header] = CSV_PARSE_TYPE.get(column.duckdb_type, "VARCHAR")
+    return types
+
+
+def _checks(mapping: ColumnMap) -> list[tuple[Column, _Check | None]]:
+    result: list[tuple[Column, _Check | None]] = []
+    for column in mapping.schema.columns:
+        header = mapping.by_column.get(column.name)
+        if header is None:
+            result.append((column, None))
+        else:
+            ref = f"src.{quote(header)}"
+            result.append((column, _check(column, ref, mapping.source_types[header])))
+    return result
+
+
+def _reason_of(column: Column, check: _Check, header: str) -> str:
+    shown = f"coalesce(cast(src.{quote(header)} as VARCHAR), 'null')"
+    return f"{literal(column.name + ' ')} || {shown} || {literal(' ' + check.why)}"
+
+
+def _tail(mapping: ColumnMap, source_name: str) -> list[str]:
+    """Unknown headers as text, and the file's name; dlt adds the load id."""
+    select = [
+        f"cast(src.{quote(header)} as VARCHAR) as {quote(name)}"
+        for header, name in mapping.extras.items()
+    ]
+    select.append(f"{literal(source_name)} as {SOURCE_FILE_COLUMN}")
+    return select
+
+
+def _guarded(check: _Check, header: str) -> tuple[str, str]:
+    """(the value when the source value is good, the condition that it is bad)."""
+    assert check.ok is not None
+    bad = f"src.{quote(header)} is not null and not coalesce({check.ok}, false)"
+    return check.value, bad
+
+
+def strict_select(mapping: ColumnMap, source_name: str, reader: str) -> str:
+    """A SELECT over ``reader`` that fails the statement on the first bad value, naming it."""
+    select = []
+    for column, check in _checks(mapping):
+        if check is None:
+            value = f"cast(null as {column.duckdb_type})"
+        elif check.ok is None:
+            value = check.value
+        else:
+            header = mapping.by_column[column.name]
+            good, bad = _guarded(check, header)
+            reason = f"{literal(source_name + ': ')} || {_reason_of(column, check, header)}"
+            value = f"case when {bad} then error({reason}) else {good} end"
+        select.append(f"{value} as {quote(column.name)}")
+    return f"select {', '.join(select + _tail(mapping, source_name))} from {reader} as src"
+
+
+def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_number: str) -> str:
+    """A SELECT over ``reader`` that keeps every row: its values, ``_tripline_reason`` (NULL
+    when the row is good) and, for a bad row, the row as text and its number
+    (``row_number``, an SQL expression over ``src``, or ``null`` when rows have none)."""
+    select = []
+    reasons = []
+    for column, check in _checks(mapping):
+        if check is None:
+            value = f"cast(null as {column.duckdb_type})"
+        elif check.ok is None:
+            value = check.value
+        else:
+            header = mapping.by_column[column.name]
+            good, bad = _guarded(check, header)
+            value = f"case when not ({bad}) then {good} end"
+            reasons.append(f"case when {bad} then {_reason_of(column, check, header)} end")
+        select.append(f"{value} as {quote(column.name)}")
+    reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "null"
+    raw = ", ".join(f"coalesce(cast(src.{quote(h)} as VARCHAR), '')" for h in mapping.source_types)
+    rejected = f"src.{REASON} is not null"
+    select += _tail(mapping, source_name)
+    select.append(f"src.{REASON} as {REASON}")
+    select.append(f"case when {rejected} then concat_ws(',', {raw}) end as {RAW_LINE}")
+    select.append(f"case when {rejected} then {row_number} end as {ROW_NUMBER}")
+    select.append(f"cast(null as BIGINT) as {BYTE_POSITION}")
+    # The reason is computed once per row, below the columns that use it.
+    checked = f"(select src.*, {reason} as {REASON} from {reader} as src)"
+    return f"select {', '.join(select)} from {checked} as src"
