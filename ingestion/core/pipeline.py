@@ -17,12 +17,12 @@ the same way: its ``_dlt_loads`` record goes first, which makes it unfinished, t
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import Any
 
 import dlt
-import duckdb
-from dlt.common.configuration import configspec
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool, DuckDbCredentials
 from dlt.destinations.sql_client import SqlClientBase
 
@@ -34,6 +34,7 @@ from ingestion.core.settings import Settings
 log = get_logger("pipeline")
 
 LOADS_TABLE = "_dlt_loads"
+_Borrow = Callable[..., Any]
 
 
 def apply_dlt_budget(settings: Settings) -> None:
@@ -50,21 +51,24 @@ def apply_dlt_budget(settings: Settings) -> None:
         os.environ.setdefault(key, value)
 
 
-class _PatientConnectionPool(DuckDbConnectionPool):
-    """dlt's connection pool, but opening the file waits while a reader holds it open."""
+def _wait_while_locked(borrow_conn: _Borrow) -> _Borrow:
+    @functools.wraps(borrow_conn)
+    def patient(self: DuckDbConnectionPool, *args: Any, **kwargs: Any) -> Any:
+        database = self.credentials._conn_str()
+        return retry_while_locked(lambda: borrow_conn(self, *args, **kwargs), database)
 
-    def borrow_conn(self, *args: Any, **kwargs: Any) -> duckdb.DuckDBPyConnection:
-        parent = super().borrow_conn
-        return retry_while_locked(lambda: parent(*args, **kwargs), self.credentials._conn_str())
+    patient.tripline_patient = True  # type: ignore[attr-defined]
+    return patient
 
 
-@configspec(init=False)
-class PatientDuckDbCredentials(DuckDbCredentials):
-    """DuckDB credentials whose connections wait (bounded) for a busy file."""
-
-    def on_resolved(self) -> None:
-        super().on_resolved()
-        self.conn_pool = _PatientConnectionPool(self)
+# dlt opens the warehouse in DuckDbConnectionPool.borrow_conn. A credentials subclass would
+# not survive dlt's config resolution (it copies the fields into its own class), so the one
+# method that opens the file is wrapped instead: an open that meets a reader's lock waits
+# for it (bounded), every other error passes through unchanged.
+if not getattr(DuckDbConnectionPool.borrow_conn, "tripline_patient", False):
+    DuckDbConnectionPool.borrow_conn = _wait_while_locked(  # type: ignore[method-assign]
+        DuckDbConnectionPool.borrow_conn
+    )
 
 
 def open_pipeline(name: str, dataset: str, settings: Settings) -> dlt.Pipeline:
@@ -75,7 +79,7 @@ def open_pipeline(name: str, dataset: str, settings: Settings) -> dlt.Pipeline:
     """
     apply_dlt_budget(settings)
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    credentials = PatientDuckDbCredentials(
+    credentials = DuckDbCredentials(
         str(settings.duckdb_path.resolve()), global_config=duckdb_config(settings)
     )
     return dlt.pipeline(

@@ -25,11 +25,19 @@ import dlt
 
 from ingestion.core.destination import table_names
 from ingestion.core.logs import get_logger
-from ingestion.trips.schema import LOAD_ID_COLUMN, SOURCE_FILE_COLUMN, FileKind, classify
+from ingestion.trips.schema import (
+    LOAD_ID_COLUMN,
+    SOURCE_FILE_COLUMN,
+    TRIP_SCHEMAS,
+    ZONES,
+    FileKind,
+    classify,
+)
 
 log = get_logger("trips")
 
 SOURCE_NAME = "tlc"
+TRIP_KINDS = (*TRIP_SCHEMAS.values(), ZONES)
 FORMATS = ("parquet", "csv.gz", "csv")
 
 
@@ -102,18 +110,21 @@ def forget_all() -> None:
 Counts = dict[tuple[str, str, str], int]  # (table, source file, load id) -> rows
 
 
-def count_rows(pipeline: dlt.Pipeline, tables: Iterable[str]) -> Counts:
-    """Rows per file and load id in each of ``tables`` that exists (one scan each)."""
+def count_rows(pipeline: dlt.Pipeline, tables: Iterable[str], load_id: str | None = None) -> Counts:
+    """Rows per file and load id in each of ``tables`` that exists (one scan each), or of one
+    load only (its row groups are the newest: DuckDB's zone maps skip the rest)."""
     counts: Counts = {}
+    only = f" where {LOAD_ID_COLUMN} = %s" if load_id else ""
     with pipeline.sql_client() as client:
         existing = table_names(client)
         for table in sorted(set(tables) & existing):
             rows = client.execute_sql(
                 f"select {SOURCE_FILE_COLUMN}, {LOAD_ID_COLUMN}, count(*) "
-                f"from {client.make_qualified_table_name(table)} group by all"
+                f"from {client.make_qualified_table_name(table)}{only} group by all",
+                *([load_id] if load_id else []),
             )
-            for source_file, load_id, count in rows or []:
-                counts[(table, str(source_file), str(load_id))] = int(count)
+            for source_file, loaded_by, count in rows or []:
+                counts[(table, str(source_file), str(loaded_by))] = int(count)
     return counts
 
 
@@ -132,10 +143,20 @@ def borne_out(claim: FileClaim, counts: Counts) -> bool:
     return loaded == claim.rows and (claim.rejected is None or rejected == claim.rejected)
 
 
-def check_claims(pipeline: dlt.Pipeline, claims: dict[str, FileClaim]) -> dict[str, FileClaim]:
+@dataclass
+class ClaimCheck:
+    """The claims the rows bear out, and every identity the warehouse holds rows of."""
+
+    held: dict[str, FileClaim]
+    present: set[str]
+
+
+def check_claims(pipeline: dlt.Pipeline, claims: dict[str, FileClaim]) -> ClaimCheck:
     """The claims the rows bear out; rows of replaced versions are deleted on the way."""
     tables = {t for claim in claims.values() for t in tables_of(claim) if t}
+    tables |= {t for kind in TRIP_KINDS for t in (kind.table, rejects_table(kind.table))}
     counts = count_rows(pipeline, tables)
+    present = {kind.identity for (_, name, _) in counts if (kind := classify(name)) is not None}
     held: dict[str, FileClaim] = {}
     for identity, claim in claims.items():
         if borne_out(claim, counts):
@@ -168,7 +189,7 @@ def check_claims(pipeline: dlt.Pipeline, claims: dict[str, FileClaim]) -> dict[s
             f"{deleted:,}",
             claim.identity,
         )
-    return held
+    return ClaimCheck(held, present)
 
 
 def delete_superseded(pipeline: dlt.Pipeline, claim: FileClaim) -> int:

@@ -10,8 +10,8 @@ size; ``.gz`` files are decompressed on the way.
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 from io import BufferedIOBase
+from pathlib import Path
 
 import numpy as np
 

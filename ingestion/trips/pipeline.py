@@ -114,6 +114,10 @@ class _Heartbeat:
         self._thread.join()
 
 
+class LandedCountError(SourceError):
+    """What landed under a load id differs from what was read: the load was retracted."""
+
+
 def _claim(file: SourceFile, route: str, rows: int, rejected: int) -> FileClaim:
     return FileClaim(file.kind.identity, file.name, file.fingerprint, route, "", rows, rejected)
 
@@ -123,12 +127,12 @@ def _load(pipeline: dlt.Pipeline, claim: FileClaim, rows: str | None, rejects: s
     info = pipeline.run(tlc_file(claim, claim.kind.schema, rows, rejects))
     load_id = info.loads_ids[-1]
     table, rejects_table = tables_of(claim)
-    counts = count_rows(pipeline, [t for t in (table, rejects_table) if t])
+    counts = count_rows(pipeline, [t for t in (table, rejects_table) if t], load_id)
     landed = counts.get((table, claim.name, load_id), 0)
     landed_rejects = counts.get((rejects_table, claim.name, load_id), 0) if rejects_table else 0
     if (landed, landed_rejects) != (claim.rows, claim.rejected):
         retract_load(pipeline, load_id)
-        raise SourceError(
+        raise LandedCountError(
             f"{claim.name}: {landed:,} rows and {landed_rejects:,} rejects landed where "
             f"{claim.rows:,} and {claim.rejected:,} were read; the load was undone"
         )
@@ -171,12 +175,13 @@ def _part_columns(parsed: Quarantined) -> list[str]:
 
 
 def load_file(
-    pipeline: dlt.Pipeline, file: SourceFile, settings: Settings, replaces: FileClaim | None
+    pipeline: dlt.Pipeline, file: SourceFile, settings: Settings, replaces: bool
 ) -> FileOutcome:
     """Stage, count, load (strict, else quarantine) and check one file; raise on failure.
 
-    The version ``replaces`` names keeps its rows and its claim until the new one has
-    landed and been checked; a failed load leaves them as they were.
+    ``replaces``: the warehouse holds rows of this (service, month). They keep their rows
+    and claim until the new version has landed and been checked, and only then go; a
+    failed load leaves them as they were.
     """
     started = time.perf_counter()
     local = stage(file, settings.temp_directory / "staging")
@@ -187,6 +192,8 @@ def load_file(
             with dlt_muted():  # a failure here is expected now and then, and handled
                 outcome.load_id = _strict(pipeline, file, local, expected, settings)
             outcome.route, outcome.rows_loaded = STRICT, expected
+        except LandedCountError:
+            raise  # not a parse problem: the file fails, and loads again next run
         except Exception as exc:  # a row or value that does not parse: quarantine it
             if isinstance(exc, DestinationError) or kind_of(exc) in ("disk full", "locked"):
                 raise DestinationError(describe_failure(exc)) from exc
@@ -201,10 +208,10 @@ def load_file(
     finally:
         if file.is_remote:
             local.unlink(missing_ok=True)
-    claim = FileClaim(file.kind.identity, file.name, file.fingerprint, outcome.route,
-                      outcome.load_id)  # fmt: skip
-    replaced = delete_superseded(pipeline, claim)
-    if replaced or replaces is not None:
+    if replaces:
+        claim = FileClaim(file.kind.identity, file.name, file.fingerprint, outcome.route,
+                          outcome.load_id)  # fmt: skip
+        replaced = delete_superseded(pipeline, claim)
         outcome.notes.append(f"replaced {replaced:,} rows of the earlier version")
     outcome.seconds = time.perf_counter() - started
     return outcome
@@ -285,7 +292,8 @@ def run_trips(
         pipeline = _open(settings)
         if full_refresh:
             _full_refresh(pipeline)
-        claims = check_claims(pipeline, read_claims(pipeline))
+        checked = check_claims(pipeline, read_claims(pipeline))
+        claims = checked.held
         todo = [f for f in discovery.files if _needs_load(f, claims.get(f.kind.identity))]
         summary.skipped_inputs = len(discovery.files) - len(todo)
         log.info(
@@ -301,7 +309,8 @@ def run_trips(
             log.info("%s: loading%s", label, _why(file, previous))
             try:
                 with _Heartbeat(label, memory):
-                    outcome = load_file(pipeline, file, settings, previous)
+                    replaces = file.kind.identity in checked.present
+                    outcome = load_file(pipeline, file, settings, replaces)
             except Exception as exc:
                 recover_interrupted(pipeline, after_failure=True)
                 outcome = FileOutcome(file, error=describe_failure(exc))
