@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
-import pyarrow.parquet as pq
 
 from ingestion.core.errors import DestinationError, SourceError, TriplineError
 from ingestion.core.failures import describe_failure, kind_of
@@ -160,18 +159,10 @@ def _quarantined(
                 f"{parsed.rows_good:,} and rejected {parsed.rows_rejected:,}; nothing loaded"
             )
         claim = _claim(file, QUARANTINE, parsed.rows_good, parsed.rows_rejected)
-        columns = _part_columns(parsed)
-        load_id = _load(pipeline, claim, good_rows_sql(parsed, columns), rejects_sql(parsed))
+        load_id = _load(pipeline, claim, good_rows_sql(parsed), rejects_sql(parsed))
         return load_id, parsed
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def _part_columns(parsed: Quarantined) -> list[str]:
-    parts = sorted(parsed.folder.glob("*=false/*.parquet"))
-    if not parts:
-        return []
-    return [name for name in pq.read_schema(parts[0]).names if not name.startswith("_tripline_")]
 
 
 def load_file(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from ingestion.core.duckdb_config import connect
 from ingestion.core.errors import SourceError
@@ -239,11 +240,13 @@ def _write_structural_rejects(
     return count
 
 
-def good_rows_sql(quarantined: Quarantined, columns: list[str]) -> str | None:
+def good_rows_sql(quarantined: Quarantined) -> str | None:
     """The SELECT that loads the good rows' parts, or ``None`` when there are none."""
     parts = quarantined.good_parts()
     if parts is None:
         return None
+    first = sorted((quarantined.folder / GOOD_PARTS).glob("*.parquet"))[0]
+    columns = [name for name in pq.read_schema(first).names if not name.startswith("_tripline_")]
     select = ", ".join(f"src.{quote(c)} as {quote(c)}" for c in columns)
     return f"select {select} from read_parquet({literal(parts)}, hive_partitioning = false) as src"
 
