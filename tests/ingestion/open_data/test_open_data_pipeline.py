@@ -171,7 +171,7 @@ def test_app_token_is_sent_from_dlt_secrets(
 
 
 def test_devserver_validates_like_socrata(socrata: Served):
-    server, _ = socrata
+    server, dataset = socrata
     url = f"{server.url}{RESOURCE_PATH}"
     for params, code in [
         ({"$where": "updated > 3"}, "query.compiler.malformed"),
@@ -180,12 +180,28 @@ def test_devserver_validates_like_socrata(socrata: Served):
         ({"$limit": "60000"}, "query.execution.limit-exceeded"),
         ({"$limit": "-1"}, "query.soql.type-mismatch"),
         ({"$having": "x"}, "query.soql.invalid-parameter"),
+        ({"$where": ":id > 'row-5'"}, "query.soql.type-mismatch"),  # not an id Socrata issued
+        ({"$order": ":id sideways"}, "query.compiler.malformed"),
     ]:
         response = requests.get(url, params=params, timeout=5)
         assert response.status_code == 400, params
         assert response.json()["code"] == code
     plain = requests.get(url, params={"$limit": "1"}, timeout=5).json()
     assert ":id" not in plain[0] and "vehicle_license_number" in plain[0]
+    # :id compares and sorts by the row number behind it, timestamps as instants
+    ordered = in_server_order(dataset.snapshot())
+    after = requests.get(
+        url,
+        params={"$select": ":id", "$order": ":id", "$where": f":id > '{ordered[2497][':id']}'"},
+        timeout=5,
+    ).json()
+    assert after == [{":id": r[":id"]} for r in ordered[2498:]]
+    latest = requests.get(
+        url,
+        params={"$select": ":updated_at", "$order": ":updated_at DESC", "$limit": "1"},
+        timeout=5,
+    ).json()
+    assert latest == [{":updated_at": dataset.latest_updated_at()}]
 
 
 def test_cli_runs_and_fails_in_one_line(open_data_env: Settings, socrata: Served):
