@@ -49,10 +49,9 @@ class KeysetPaginator(BasePaginator):
         self._where: str | None = None
 
     def init_request(self, request: requests.Request) -> None:
-        params = request.params if isinstance(request.params, dict) else {}
+        params = _params(request)
         self._where = params.get("$where")
         params.update({"$order": self.key, "$limit": self.limit})
-        request.params = params
 
     def update_state(self, response: requests.Response, data: list[Any] | None = None) -> None:
         page = data or []
@@ -68,9 +67,15 @@ class KeysetPaginator(BasePaginator):
         if self.last_key is None:
             return
         after = f"{self.key} > {soql_text(self.last_key)}"
-        params = request.params if isinstance(request.params, dict) else {}
-        params["$where"] = f"{self._where} AND {after}" if self._where else after
-        request.params = params
+        _params(request)["$where"] = f"{self._where} AND {after}" if self._where else after
+
+
+def _params(request: requests.Request) -> dict[str, Any]:
+    if request.params is None:
+        request.params = {}
+    if not isinstance(request.params, dict):  # dlt's RESTClient always builds a dict
+        raise TypeError(f"keyset paging needs the query parameters as a dict: {request.params!r}")
+    return request.params
 
 
 def latest_updated_at(
