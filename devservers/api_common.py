@@ -9,7 +9,9 @@ assert what the client asked. Faults fire on the next matching requests, in the 
 - ``cut``: headers announce the full body, half is sent, the connection is closed;
 - ``malformed``: 200 with a body that is not valid JSON;
 - ``mutate``: 200 with valid JSON that ``mutate(answer)`` changed (a field missing, an array
-  cut short), for checks of the answer's shape.
+  cut short), for checks of the answer's shape;
+- ``hook``: ``action(path, params)`` runs first, then the request is answered as usual (the
+  data changes between two pages, as a live dataset does).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("429", "500", "slow", "cut", "malformed", "mutate")
+FAULT_KINDS = ("429", "500", "slow", "cut", "malformed", "mutate", "hook")
 
 Params = dict[str, str]
 Matcher = Callable[[str, Params], bool]
@@ -38,6 +40,7 @@ class Fault:
     delay: float = 5.0
     match: Matcher | None = None
     mutate: Callable[[Any], Any] | None = None
+    action: Callable[[str, Params], None] | None = None
 
 
 @dataclass
@@ -152,6 +155,8 @@ def _handler(
                 return
             if fault and fault.kind == "slow":
                 time.sleep(fault.delay)
+            if fault and fault.kind == "hook" and fault.action is not None:
+                fault.action(parts.path, params)
             try:
                 answer = route(parts.path, params, dict(self.headers.items()))
                 if fault and fault.kind == "mutate" and fault.mutate is not None:

@@ -5,16 +5,24 @@ uses, and rejects what the real service rejects (400 with Socrata's ``{"code", "
 "message"}`` body):
 
 - ``$limit`` (0..50000) and ``$offset`` (>= 0), integers;
-- ``$order``: a column or system field (``:id``), optionally ``ASC``/``DESC``;
-- ``$where``: comparisons of ``:updated_at`` (or any column) with a quoted value, joined with
-  ``AND`` -- e.g. ``:updated_at > '2024-03-01T12:00:00.000'``;
-- ``$select``: ``*`` (columns only, the default) or ``:*,*`` (system fields too);
+- ``$order``: comma-separated columns or system fields, each optionally ``ASC``/``DESC``;
+- ``$where``: comparisons of a column or system field with a quoted value, joined with
+  ``AND`` -- e.g. ``:updated_at >= '2024-03-01T12:00:00.000Z' AND :id > 'row-3f2a.91c0_7b1e'``;
+- ``$select``: ``*`` (columns only, the default), ``:*,*`` (system fields too) or a list of
+  columns and system fields;
 - other ``$`` parameters are unknown (400); plain ``column=value`` filters by equality.
 
-As on Socrata, empty fields are left out of a record and every value is a string. The dataset
-can change between requests (``dataset.touch``, ``dataset.add``) to test incremental loads; each
-change gets a later ``:updated_at``. ``require_token`` makes the server answer 403 without an
-``X-App-Token`` header.
+As on Socrata, empty fields are left out of a record and every value is a string. ``:id`` is
+a row identifier: Socrata numbers rows internally and shows each number obfuscated
+(``row-xxxx.xxxx_xxxx``), so ``$order=:id`` and ``:id > '<an id>'`` work on the hidden
+number while the text of the ids sorts differently -- a client must page by the last ``:id``
+the server sent, never by comparing ids itself. Timestamps compare and sort as instants.
+
+The dataset can change between requests, as a live one does: ``add``, ``update``/``touch``,
+``delete`` and ``readd`` (a vehicle back under a new ``:id``); each change gets a later
+``:updated_at`` unless ``at`` fixes it (to put rows on a boundary timestamp). A ``hook`` fault
+(``devservers.api_common``) makes such a change between two pages of one run.
+``require_token`` makes the server answer 403 without an ``X-App-Token`` header.
 """
 
 from __future__ import annotations
@@ -76,8 +84,32 @@ _WHERE = re.compile(r"^\s*(:?[a-z_]+)\s*(>=|<=|!=|=|>|<)\s*'([^']*)'\s*$", re.IG
 _EPOCH = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
+# Row numbers are shown as an affine scramble of 48 bits (invertible, so any id ever shown --
+# even a deleted row's -- can be compared, as Socrata decrypts any id it issued).
+_ID_MASK = (1 << 48) - 1
+_ID_MULTIPLIER = 0x5851F42D4C95
+_ID_OFFSET = 0x14057B7EF767
+_ID_INVERSE = pow(_ID_MULTIPLIER, -1, 1 << 48)
+_ID_TEXT = re.compile(r"^row-([0-9a-f]{4})\.([0-9a-f]{4})_([0-9a-f]{4})$")
+
+
 def _bad(code: str, message: str) -> ApiError:
     return ApiError(400, {"code": code, "error": True, "message": message})
+
+
+def row_id(number: int) -> str:
+    """The ``:id`` Socrata would show for internal row ``number``."""
+    text = f"{(number * _ID_MULTIPLIER + _ID_OFFSET) & _ID_MASK:012x}"
+    return f"row-{text[:4]}.{text[4:8]}_{text[8:]}"
+
+
+@functools.lru_cache(maxsize=200_000)
+def row_number(text: str) -> int:
+    """The internal row number behind an ``:id`` (400 for text that is not one)."""
+    match = _ID_TEXT.match(text.strip())
+    if not match:
+        raise _bad("query.soql.type-mismatch", f"Could not parse '{text}' as a row identifier")
+    return ((int("".join(match.groups()), 16) - _ID_OFFSET) * _ID_INVERSE) & _ID_MASK
 
 
 def _stamp(moment: datetime) -> str:
@@ -97,24 +129,31 @@ def _parse_stamp(text: str) -> datetime:
 
 @dataclass
 class FhvDataset:
-    """The generated dataset; ``touch`` and ``add`` change it as a daily refresh would."""
+    """The generated dataset; its methods change it as the TLC's daily refresh would."""
 
     seed: int = 7
     records: list[dict[str, str]] = field(default_factory=list)
     clock: datetime = _EPOCH
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _next_row: int = 0
+    _next_row: int = 0  # internal row numbers, never reused
+    _vehicles: int = 0  # vehicles generated so far (their licence numbers)
 
-    def _tick(self) -> str:
+    def _tick(self, at: str | None = None) -> str:
+        if at is not None:
+            return at
         self.clock += timedelta(seconds=1, milliseconds=7)
         return _stamp(self.clock)
 
-    def _vehicle(self, rng: random.Random, index: int) -> dict[str, str]:
+    def _new_id(self) -> str:
+        self._next_row += 1
+        return row_id(self._next_row)
+
+    def _vehicle(self, rng: random.Random, index: int, at: str | None) -> dict[str, str]:
         base_number, base_name, base_type = rng.choice(BASES)
         year = rng.choices(range(2012, 2026), weights=YEAR_WEIGHTS)[0]
-        now = self._tick()
+        now = self._tick(at)
         record = {
-            ":id": f"row-{index:04x}.{rng.randrange(16**4):04x}_{rng.randrange(16**4):04x}",
+            ":id": self._new_id(),
             ":created_at": now,
             ":updated_at": now,
             "active": "YES",
@@ -141,28 +180,69 @@ class FhvDataset:
             record["veh"] = rng.choice(("HYB", "EV", "STR"))
         return record
 
-    def add(self, count: int) -> list[dict[str, str]]:
-        """Append ``count`` new vehicles; returns them."""
+    def add(self, count: int, at: str | None = None) -> list[dict[str, str]]:
+        """Append ``count`` new vehicles (stamped ``at`` if given); returns copies of them."""
         with self.lock:
-            rng = random.Random(f"{self.seed}-{self._next_row}")
-            new = [self._vehicle(rng, self._next_row + i) for i in range(count)]
-            self._next_row += count
+            first = self._vehicles
+            rng = random.Random(f"{self.seed}-{first}")
+            new = [self._vehicle(rng, first + i, at) for i in range(count)]
+            self._vehicles += count
             self.records.extend(new)
-            return new
+            return [dict(r) for r in new]
 
-    def touch(self, count: int) -> list[dict[str, str]]:
-        """Update the first ``count`` vehicles: a new expiration date, a later ``:updated_at``."""
+    def update(self, licenses: list[str], at: str | None = None) -> list[dict[str, str]]:
+        """Renew these vehicles: a new expiration date and a later (or the given)
+        ``:updated_at``, the ``:id`` kept; returns copies of the changed records."""
         with self.lock:
-            changed = self.records[:count]
+            wanted = set(licenses)
+            changed = [r for r in self.records if r.get("vehicle_license_number") in wanted]
             for record in changed:
-                record[":updated_at"] = self._tick()
+                record[":updated_at"] = self._tick(at)
                 record["expiration_date"] = "2028-01-31T00:00:00.000"
-            return changed
+            return [dict(r) for r in changed]
 
-    def snapshot(self) -> list[dict[str, str]]:
-        """The records as they are now (a new list; records are copied when served)."""
+    def touch(self, count: int, at: str | None = None) -> list[dict[str, str]]:
+        """``update`` the first ``count`` vehicles."""
+        with self.lock:
+            licenses = [r["vehicle_license_number"] for r in self.records[:count]]
+        return self.update(licenses, at)
+
+    def delete(self, licenses: list[str]) -> list[dict[str, str]]:
+        """Remove these vehicles from the dataset; returns the removed records."""
+        with self.lock:
+            wanted = set(licenses)
+            gone = [r for r in self.records if r.get("vehicle_license_number") in wanted]
+            self.records[:] = [
+                r for r in self.records if r.get("vehicle_license_number") not in wanted
+            ]
+            return gone
+
+    def readd(self, records: list[dict[str, str]]) -> list[dict[str, str]]:
+        """Put removed vehicles back: same fields, a new ``:id`` and a later ``:updated_at``."""
+        with self.lock:
+            back = []
+            for record in records:
+                now = self._tick()
+                back.append(
+                    {**record, ":id": self._new_id(), ":created_at": now, ":updated_at": now}
+                )
+            self.records.extend(back)
+            return [dict(r) for r in back]
+
+    def latest_updated_at(self) -> str:
+        """The latest ``:updated_at`` in the dataset."""
+        with self.lock:
+            return max((r[":updated_at"] for r in self.records), key=_parse_stamp)
+
+    def rows(self) -> list[dict[str, str]]:
+        """The records as they are now (a new list of the same dicts; served as copies)."""
         with self.lock:
             return list(self.records)
+
+    def snapshot(self) -> list[dict[str, str]]:
+        """Copies of the records as they are now, unaffected by later changes."""
+        with self.lock:
+            return [dict(r) for r in self.records]
 
 
 def _column(name: str) -> str:
@@ -183,13 +263,19 @@ def _int(params: Params, name: str, default: int, high: int | None = None) -> in
     return value
 
 
+def _typed(column: str, text: str) -> Any:
+    """A value as Socrata compares it: row ids by their number, timestamps as instants."""
+    if column == ":id":
+        return row_number(text)
+    if column in (":updated_at", ":created_at"):
+        return _parse_stamp(text)
+    return text
+
+
 def _compare(value: str | None, op: str, literal: str, column: str) -> bool:
     if value is None:
         return False
-    left: Any = value
-    right: Any = literal
-    if column in (":updated_at", ":created_at"):
-        left, right = _parse_stamp(value), _parse_stamp(literal)
+    left, right = _typed(column, value), _typed(column, literal)
     return bool(
         {
             ">": left > right,
@@ -208,17 +294,29 @@ def _where(records: list[dict[str, str]], clause: str) -> list[dict[str, str]]:
         if not match:
             raise _bad("query.compiler.malformed", f"Could not parse $where: {clause}")
         column, op, literal = _column(match.group(1)), match.group(2), match.group(3)
+        _typed(column, literal)  # an unparsable literal is a 400 even when no row is compared
         records = [r for r in records if _compare(r.get(column), op, literal, column)]
     return records
 
 
 def _order(records: list[dict[str, str]], clause: str) -> list[dict[str, str]]:
-    parts = clause.split()
-    if not parts or len(parts) > 2 or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC")):
-        raise _bad("query.compiler.malformed", f"Could not parse $order: {clause}")
-    column = _column(parts[0])
-    descending = len(parts) == 2 and parts[1].upper() == "DESC"
-    return sorted(records, key=lambda r: r.get(column) or "", reverse=descending)
+    keys = []
+    for term in clause.split(","):
+        parts = term.split()
+        if (
+            not parts
+            or len(parts) > 2
+            or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC"))
+        ):
+            raise _bad("query.compiler.malformed", f"Could not parse $order: {clause}")
+        keys.append((_column(parts[0]), len(parts) == 2 and parts[1].upper() == "DESC"))
+    ordered = list(records)
+    for column, descending in reversed(keys):  # stable sorts, last key first
+        ordered.sort(
+            key=lambda r, c=column: (0, 0) if r.get(c) is None else (1, _typed(c, r[c])),
+            reverse=descending,
+        )
+    return ordered
 
 
 def _project(record: dict[str, str], select: str) -> dict[str, str]:
@@ -255,7 +353,7 @@ def make_route(dataset: FhvDataset, require_token: bool = False) -> Any:
             raise _bad("query.soql.invalid-parameter", f"Unrecognized arguments {unknown}")
         limit = _int(params, "$limit", 1000, MAX_LIMIT)
         offset = _int(params, "$offset", 0)
-        records = dataset.snapshot()
+        records = dataset.rows()
         for key, value in params.items():
             if not key.startswith("$"):
                 records = [r for r in records if r.get(_column(key)) == value]

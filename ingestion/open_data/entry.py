@@ -26,11 +26,16 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--full-refresh", action="store_true", help="drop raw_open_data state and reload all"
     )
+    parser.add_argument(
+        "--skip-reconcile",
+        action="store_true",
+        help="skip the key reconciliation that marks vehicles gone from the dataset",
+    )
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> RunSummary:
     options = load_open_data_settings(args.base_url, args.page_size)
-    summary = run_open_data(settings, options, args.full_refresh)
+    summary = run_open_data(settings, options, args.full_refresh, reconcile=not args.skip_reconcile)
     summary.emit(log, settings.log_format)
     return summary
 

@@ -22,9 +22,15 @@ DEFAULT_BASE_URL = "https://data.cityofnewyork.us"
 FHV_DATASET_ID = "8wbx-tsch"
 VEHICLES_TABLE = "fhv_vehicles"
 REJECTED_TABLE = "fhv_vehicles_rejected"
+# Stamped by the key reconciliation on vehicles that left the dataset; null while listed.
+REMOVED_COLUMN = "_removed_at"
+# A source that suddenly lacks most vehicles is far likelier a wrong URL than a purge.
+MAX_REMOVED_SHARE = 0.5
 DEFAULT_PAGE_SIZE = 5000
-# Socrata serves at most 50,000 rows per request on SODA 2.x endpoints.
+# Socrata serves at most 50,000 rows per request on SODA 2.0 endpoints (2.1: no maximum).
 MAX_PAGE_SIZE = 50_000
+# The reconciliation asks for two short fields per row, so its pages can be the largest.
+KEY_PAGE_SIZE = MAX_PAGE_SIZE
 # Every record is newer than this: the first run reads the whole dataset.
 INITIAL_UPDATED_AT = "1970-01-01T00:00:00.000"
 
@@ -34,6 +40,7 @@ class OpenDataSettings:
     base_url: str
     dataset_id: str
     page_size: int
+    key_page_size: int = KEY_PAGE_SIZE
 
     @property
     def resource_url(self) -> str:

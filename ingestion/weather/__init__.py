@@ -3,7 +3,8 @@
 Resources (all from one ``rest_api`` configuration, one request each, no paging):
 
 - ``history_<start>_<end>``: ``GET /v1/archive`` for one window of days not yet loaded, into
-  table ``hourly``, merged on the local hour ``time`` (a re-run overwrites, never duplicates);
+  table ``hourly``, merged on the hour's UTC instant ``time_utc`` (a re-run overwrites, never
+  duplicates; the 01:00 New York clocks repeat when daylight saving time ends is two rows);
 - ``forecast``: ``GET /v1/forecast`` for the next 48 hours, into ``forecast_hourly``,
   replaced on every run.
 
@@ -33,7 +34,9 @@ from ingestion.weather.settings import (
     WeatherSettings,
 )
 
-# Local wall-clock hours: a naive TIMESTAMP, like the TLC's pickup times; and the instant.
+# Local wall-clock hours: a naive TIMESTAMP, like the TLC's pickup times; and the instant,
+# the key (local hours repeat once a year).
+KEY = "time_utc"
 TIME_COLUMN: dict[str, Any] = {
     "time": {"data_type": "timestamp", "timezone": False},
     "time_utc": {"data_type": "timestamp", "timezone": True},
@@ -53,7 +56,7 @@ def _window_resource(options: WeatherSettings, window: Window, today: date) -> d
         "name": window.name,
         "table_name": HISTORY_TABLE,
         "write_disposition": "merge",
-        "primary_key": "time",
+        "primary_key": KEY,
         "columns": TIME_COLUMN,
         "endpoint": {
             "path": options.archive_url,
@@ -97,7 +100,7 @@ def rest_api_config(
                 "name": "forecast",
                 "table_name": FORECAST_TABLE,
                 "write_disposition": "replace",
-                "primary_key": "time",
+                "primary_key": KEY,
                 "columns": TIME_COLUMN,
                 "endpoint": {
                     "path": options.forecast_url,

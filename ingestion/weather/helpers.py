@@ -7,9 +7,11 @@ requested variable present and every array as long as ``time``. A broken answer 
 
 Open-Meteo labels ``time`` with one fixed ``utc_offset_seconds`` for the whole answer, so after
 a daylight-saving change inside a window its labels are an hour off New York clocks. Each label
-is therefore turned back into its UTC instant and then into true New York local time. Windows
-are fetched with a day of margin on each side and cut back to the requested days, so every
-requested local day is whole whatever offset the answer uses.
+is therefore turned back into its UTC instant (``time_utc``, the key) and then into true New
+York local time (``time``). Windows are fetched with a day of margin on each side and cut back
+to the requested days, so every requested local day is whole whatever offset the answer uses:
+23 hours on the day clocks go forward, 25 on the day they go back (its 01:00 twice, an hour
+apart, with offsets -14400 and -18000).
 """
 
 from __future__ import annotations
@@ -58,10 +60,10 @@ def hourly_rows(
     zone: ZoneInfo,
     days: tuple[date, date] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """One row per hour of an Open-Meteo answer, in true local time of ``zone``.
+    """One row per hour (UTC instant) of an Open-Meteo answer, with its local time in ``zone``.
 
     ``days`` (first, last) keeps only hours whose local date is in that range. A local hour
-    that repeats when daylight saving time ends keeps its first occurrence: it is the key.
+    that repeats when daylight saving time ends appears twice, as the two instants it is.
     """
     if not isinstance(answer, dict) or not isinstance(answer.get("hourly"), dict):
         raise MalformedWeatherError(f"{label}: the answer has no 'hourly' object")
@@ -90,9 +92,9 @@ def hourly_rows(
         except (TypeError, ValueError):
             raise MalformedWeatherError(f"{label}: bad time {stamp!r} at index {index}") from None
         local = instant.astimezone(zone).replace(tzinfo=None)
-        if local in seen or (days and not days[0] <= local.date() <= days[1]):
+        if instant in seen or (days and not days[0] <= local.date() <= days[1]):
             continue
-        seen.add(local)
+        seen.add(instant)
         row: dict[str, Any] = {"time": local, "time_utc": instant}
         for name in variables:
             row[name] = hourly[name][index]
@@ -101,6 +103,13 @@ def hourly_rows(
         row["latitude"] = answer.get("latitude")
         row["longitude"] = answer.get("longitude")
         yield row
+
+
+def hours_in_local_day(day: date, zone: ZoneInfo) -> int:
+    """How many hours (UTC instants) ``day`` has in ``zone``: 23, 24 or 25 in New York."""
+    start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+    return int((end - start).total_seconds() // 3600)
 
 
 def month_days(months: Iterable[str]) -> list[date]:

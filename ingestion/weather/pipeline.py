@@ -2,8 +2,9 @@
 
 Which days: ``--start/--end`` if given; else every day of the months present in
 ``raw_tlc.yellow_trips`` (read from its ``_source_file`` names); else the configured range.
-Days already complete in ``raw_weather.hourly`` (23+ hours with a temperature) are skipped,
-so the destination itself is the state: nothing can claim days that never loaded.
+Days already complete in ``raw_weather.hourly`` are skipped: a day is complete when every UTC
+hour of its New York date (23, 24 or 25) is stored with a temperature. The destination itself
+is the state: nothing can claim days that never loaded.
 
 All-or-nothing: every window is fetched before anything loads; a failure (after the
 session's retries) loads nothing and is reported in one line naming the URL and window.
@@ -27,7 +28,13 @@ from ingestion.core.pipeline import open_pipeline, recover_interrupted
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
 from ingestion.weather import weather
-from ingestion.weather.helpers import MalformedWeatherError, day_range, month_days, windows
+from ingestion.weather.helpers import (
+    MalformedWeatherError,
+    day_range,
+    hours_in_local_day,
+    month_days,
+    windows,
+)
 from ingestion.weather.settings import (
     DATASET,
     FORECAST_TABLE,
@@ -73,16 +80,19 @@ def trip_months(pipeline: dlt.Pipeline) -> list[str]:
     return sorted(months)
 
 
-def loaded_days(pipeline: dlt.Pipeline) -> set[date]:
-    """Days already complete in ``raw_weather.hourly``."""
+def loaded_days(pipeline: dlt.Pipeline, timezone: str) -> set[date]:
+    """Days complete in ``raw_weather.hourly``: every UTC hour of the local date, with a
+    temperature (a day the archive has not finished yet is asked again)."""
     if not _table_exists(pipeline, DATASET, HISTORY_TABLE):
         return set()
     with pipeline.sql_client() as client:
         rows = client.execute_sql(
-            f"select cast(time as date) from {client.make_qualified_table_name(HISTORY_TABLE)} "
-            "group by 1 having count(temperature_2m) >= 23"
+            "select cast(time as date), count(distinct time_utc) filter "
+            "(where temperature_2m is not null) "
+            f"from {client.make_qualified_table_name(HISTORY_TABLE)} group by 1"
         )
-    return {row[0] for row in rows or []}
+    zone = ZoneInfo(timezone)
+    return {day for day, hours in rows or [] if hours == hours_in_local_day(day, zone)}
 
 
 def requested_days(
@@ -181,7 +191,7 @@ def run_weather(
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
         recover_interrupted(pipeline)
         days, origin = requested_days(pipeline, start, end, options.timezone, fallback)
-        done = set() if full_refresh else loaded_days(pipeline)
+        done = set() if full_refresh else loaded_days(pipeline, options.timezone)
         todo = windows([d for d in days if d not in done], options.window_days)
         summary.skipped_inputs = len([d for d in days if d in done])
         log.info(

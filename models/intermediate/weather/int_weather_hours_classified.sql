@@ -1,5 +1,6 @@
 {#- Each observed hour with the categories the insights compare: a weather condition (snow
-    wins over rain, rain over dry) and a temperature band. -#}
+    wins over rain, rain over dry) and a temperature band; and whether its local hour is the
+    second 01:00 of the day clocks go back, which naive local times cannot tell apart. -#}
 with
 
 weather_hours as (
@@ -35,7 +36,11 @@ classified as (
             else '30 C and above'
         end as temperature_band,
         cast(extract(isodow from weather_hours.observed_at_local) as integer) as day_of_week,
-        cast(extract(hour from weather_hours.observed_at_local) as integer) as hour_of_day
+        cast(extract(hour from weather_hours.observed_at_local) as integer) as hour_of_day,
+        row_number() over (
+            partition by weather_hours.observed_at_local
+            order by weather_hours.observed_at
+        ) > 1 as is_repeated_local_hour
     from weather_hours
 
 ),

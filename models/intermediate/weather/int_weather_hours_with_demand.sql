@@ -1,7 +1,8 @@
-{#- One row per observed hour inside the months the trips cover: valid trips and card tips
+{#- One row per local hour inside the months the trips cover: valid trips and card tips
     that hour, and the baseline of the same hour of the week (its average over the period),
     so any hour can be compared with a typical hour of the same kind. Hours without a trip
-    count as zero demand. -#}
+    count as zero demand. Trips carry naive local times, so the repeated 01:00 of the day
+    clocks go back is one local hour here, with the weather of its first occurrence. -#}
 with
 
 weather_hours as (
@@ -29,6 +30,7 @@ covered_hours as (
     from weather_hours
     inner join trip_months
         on date_trunc('month', weather_hours.observed_at_local) = trip_months.source_file_month
+    where not weather_hours.is_repeated_local_hour
 
 ),
 

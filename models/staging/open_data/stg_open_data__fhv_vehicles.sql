@@ -30,7 +30,9 @@ renamed as (
         try_cast(vehicle_year as integer) as vehicle_model_year,
 
         ---------- booleans
-        coalesce(upper(active) = 'YES', false) as is_active,
+        -- a vehicle gone from "FHV - Active" (stamped by the key reconciliation) is not active
+        coalesce(upper(active) = 'YES', false) and _removed_at is null as is_active,
+        _removed_at is not null as is_removed,
         coalesce(upper(wheelchair_accessible) = 'WAV', false) as is_wheelchair_accessible,
 
         ---------- dates and timestamps
@@ -38,6 +40,7 @@ renamed as (
         cast(last_date_updated as date) as tlc_updated_date,
         cast(_created_at as timestamp with time zone) as socrata_created_at,
         cast(_updated_at as timestamp with time zone) as socrata_updated_at,
+        cast(_removed_at as timestamp with time zone) as removed_at,
         to_timestamp(cast(_dlt_load_id as double)) as loaded_at
 
     from source

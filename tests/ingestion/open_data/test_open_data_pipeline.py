@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import dlt
-import duckdb
 import pytest
 import requests
 
 from devservers.api_common import ApiServer
-from devservers.socrata import RESOURCE_PATH, FhvDataset
+from devservers.socrata import RESOURCE_PATH
 from ingestion.core.errors import SourceError
-from ingestion.core.pipeline import open_pipeline
 from ingestion.core.settings import Settings
-from ingestion.open_data.pipeline import cursor_value, run_open_data
-from ingestion.open_data.settings import DATASET, PIPELINE_NAME, load_open_data_settings
+from ingestion.open_data.pipeline import run_open_data
+from ingestion.open_data.settings import load_open_data_settings
 from tests.helpers import run_tripline
-
-Served = tuple[ApiServer, FhvDataset]
-
-
-def query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(settings.duckdb_path)) as con:
-        return con.sql(sql).fetchall()
+from tests.ingestion.open_data.conftest import (
+    Served,
+    after_id,
+    cursor,
+    in_server_order,
+    page_after,
+    pages,
+    query,
+)
 
 
 def vehicles(settings: Settings) -> list[tuple[object, ...]]:
@@ -32,20 +31,14 @@ def vehicles(settings: Settings) -> list[tuple[object, ...]]:
     )
 
 
-def cursor(settings: Settings) -> str | None:
-    pipeline: dlt.Pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
-    return cursor_value(pipeline)
+def bound(server: ApiServer) -> dict[str, str]:
+    """The request a run starts with: the dataset's latest :updated_at."""
+    return server.logged(RESOURCE_PATH)[0].params
 
 
-def offsets(server: ApiServer) -> list[int]:
-    return [int(r.params["$offset"]) for r in server.logged(RESOURCE_PATH) if r.status == 200]
-
-
-@pytest.mark.parametrize(
-    ("rows", "pages"), [(2500, [0, 1000, 2000, 3000]), (2000, [0, 1000, 2000])]
-)
+@pytest.mark.parametrize("rows", [2500, 2000])  # a short last page; a page boundary at the end
 def test_paging_reads_every_record_exactly_once(
-    open_data_env: Settings, socrata: Served, rows: int, pages: list[int]
+    open_data_env: Settings, socrata: Served, rows: int
 ):
     server, dataset = socrata
     dataset.records[:] = dataset.records[:rows]
@@ -56,38 +49,49 @@ def test_paging_reads_every_record_exactly_once(
         "from raw_open_data.fhv_vehicles",
     )[0]
     assert got == (rows, rows, rows)
-    assert offsets(server) == pages
-    first = server.logged(RESOURCE_PATH)[0].params
+    assert bound(server) == {"$select": ":updated_at", "$order": ":updated_at DESC", "$limit": "1"}
+    latest = dataset.latest_updated_at()
+    ordered = in_server_order(dataset.snapshot())
+    assert [r[":id"] for r in ordered] != sorted(r[":id"] for r in ordered)  # text order differs
+    # each page starts after the last :id the server sent on the page before
+    asked = pages(server)
+    assert [after_id(r.params) for r in asked] == [None] + [
+        ordered[end - 1][":id"] for end in range(1000, rows + 1, 1000)
+    ]
+    first = asked[0].params
     assert first["$order"] == ":id" and first["$limit"] == "1000" and first["$select"] == ":*,*"
-    assert first["$where"] == ":updated_at > '1970-01-01T00:00:00.000'"
+    assert (
+        first["$where"] == f":updated_at >= '1970-01-01T00:00:00.000' AND :updated_at <= '{latest}'"
+    )
+    assert {r.params["$where"].split(" AND :id")[0] for r in asked} == {first["$where"]}
     assert summary.rows_loaded == rows and summary.reconciles
+    assert summary.extra["upper_bound"] == summary.extra["cursor"] == latest
 
 
 def test_incremental_run_asks_only_for_new_data(open_data_env: Settings, socrata: Served):
     server, dataset = socrata
     run_open_data(open_data_env, load_open_data_settings())
-    last = max(r[":updated_at"] for r in dataset.snapshot())
+    last = dataset.latest_updated_at()
     assert cursor(open_data_env) == last
     changed = dataset.touch(3)
     added = dataset.add(2)
     server.clear_log()
     summary = run_open_data(open_data_env, load_open_data_settings())
-    asked = server.logged(RESOURCE_PATH)
-    assert {r.params["$where"] for r in asked} == {f":updated_at > '{last}'"}
-    assert offsets(server) == [0, 1000]  # five records, then the empty page that ends paging
-    assert summary.rows_loaded == 5
+    asked = pages(server)
+    latest = dataset.latest_updated_at()
+    assert [r.params["$where"] for r in asked] == [
+        f":updated_at >= '{last}' AND :updated_at <= '{latest}'"
+    ]  # one short page
+    # the five changed records, and the one stamped at the cursor, read again and merged
+    assert summary.rows_loaded == 6
     rows = vehicles(open_data_env)
     assert len(rows) == len({r[0] for r in rows}) == 2502
     renewed = {r[0]: r[1] for r in rows if r[0] in {c["vehicle_license_number"] for c in changed}}
     assert {str(v)[:10] for v in renewed.values()} == {"2028-01-31"}
     assert {a["vehicle_license_number"] for a in added} <= {r[0] for r in rows}
     server.clear_log()
-    assert run_open_data(open_data_env, load_open_data_settings()).rows_loaded == 0
-    assert len(server.logged(RESOURCE_PATH)) == 1  # one empty page: nothing new
-
-
-def _page_two(path: str, params: dict[str, str]) -> bool:
-    return params.get("$offset") == "1000"
+    assert run_open_data(open_data_env, load_open_data_settings()).rows_loaded == 1
+    assert len(pages(server)) == 1  # nothing new: the row at the cursor, on one page
 
 
 @pytest.mark.parametrize(
@@ -97,10 +101,11 @@ def _page_two(path: str, params: dict[str, str]) -> bool:
 def test_transient_faults_end_in_success(
     open_data_env: Settings, socrata: Served, kind: str, extra: dict[str, float]
 ):
-    server, _ = socrata
-    server.faults.add(kind, times=2, match=_page_two, **extra)
+    server, dataset = socrata
+    second = in_server_order(dataset.snapshot())[999][":id"]
+    server.faults.add(kind, times=2, match=page_after(second), **extra)
     run_open_data(open_data_env, load_open_data_settings())
-    page_two = [r for r in server.logged(RESOURCE_PATH) if r.params["$offset"] == "1000"]
+    page_two = [r for r in server.logged(RESOURCE_PATH) if after_id(r.params) == second]
     assert [r.fault for r in page_two] == [kind, kind, ""]
     assert query(
         open_data_env,
@@ -122,19 +127,21 @@ def test_failure_names_url_and_page_and_changes_no_state(
     run_open_data(open_data_env, load_open_data_settings())
     before_rows, before_cursor = vehicles(open_data_env), cursor(open_data_env)
     dataset.touch(1500)  # two pages of changes
-    server.faults.add(kind, times=99, match=_page_two)
+    second = in_server_order(dataset.snapshot())[999][":id"]
+    server.faults.add(kind, times=99, match=page_after(second))
     with pytest.raises(SourceError) as failure:
         run_open_data(open_data_env, load_open_data_settings())
     message = str(failure.value)
     assert "\n" not in message and expected in message
-    assert f"GET {server.url}{RESOURCE_PATH} page $offset=1000 $limit=1000" in message
+    assert f"GET {server.url}{RESOURCE_PATH} page after :id {second} $limit=1000" in message
+    assert "nothing was loaded and the cursor did not move" in message
     assert vehicles(open_data_env) == before_rows  # page one was read but not loaded
     assert cursor(open_data_env) == before_cursor
     server.faults.clear()
     server.clear_log()
     summary = run_open_data(open_data_env, load_open_data_settings())
-    assert server.logged(RESOURCE_PATH)[0].params["$where"] == (f":updated_at > '{before_cursor}'")
-    assert summary.rows_loaded == 1500
+    assert pages(server)[0].params["$where"].startswith(f":updated_at >= '{before_cursor}'")
+    assert summary.rows_loaded == 1500 + 1  # and the row stamped at the cursor
     rows = vehicles(open_data_env)
     assert len(rows) == len({r[0] for r in rows}) == 2500
     assert sum(str(r[1])[:10] == "2028-01-31" for r in rows) == 1500
@@ -164,7 +171,7 @@ def test_app_token_is_sent_from_dlt_secrets(
 
 
 def test_devserver_validates_like_socrata(socrata: Served):
-    server, _ = socrata
+    server, dataset = socrata
     url = f"{server.url}{RESOURCE_PATH}"
     for params, code in [
         ({"$where": "updated > 3"}, "query.compiler.malformed"),
@@ -173,12 +180,28 @@ def test_devserver_validates_like_socrata(socrata: Served):
         ({"$limit": "60000"}, "query.execution.limit-exceeded"),
         ({"$limit": "-1"}, "query.soql.type-mismatch"),
         ({"$having": "x"}, "query.soql.invalid-parameter"),
+        ({"$where": ":id > 'row-5'"}, "query.soql.type-mismatch"),  # not an id Socrata issued
+        ({"$order": ":id sideways"}, "query.compiler.malformed"),
     ]:
         response = requests.get(url, params=params, timeout=5)
         assert response.status_code == 400, params
         assert response.json()["code"] == code
     plain = requests.get(url, params={"$limit": "1"}, timeout=5).json()
     assert ":id" not in plain[0] and "vehicle_license_number" in plain[0]
+    # :id compares and sorts by the row number behind it, timestamps as instants
+    ordered = in_server_order(dataset.snapshot())
+    after = requests.get(
+        url,
+        params={"$select": ":id", "$order": ":id", "$where": f":id > '{ordered[2497][':id']}'"},
+        timeout=5,
+    ).json()
+    assert after == [{":id": r[":id"]} for r in ordered[2498:]]
+    latest = requests.get(
+        url,
+        params={"$select": ":updated_at", "$order": ":updated_at DESC", "$limit": "1"},
+        timeout=5,
+    ).json()
+    assert latest == [{":updated_at": dataset.latest_updated_at()}]
 
 
 def test_cli_runs_and_fails_in_one_line(open_data_env: Settings, socrata: Served):
@@ -189,9 +212,8 @@ def test_cli_runs_and_fails_in_one_line(open_data_env: Settings, socrata: Served
     server.faults.add("500", times=99)
     bad = run_tripline("pipeline", "run", "open_data", "--full-refresh")
     assert bad.returncode == 3
-    assert (
-        "page $offset=0 $limit=1000 failed after 3 attempts" in bad.stderr.strip().splitlines()[-1]
-    )
+    last = bad.stderr.strip().splitlines()[-1]
+    assert f"GET {server.url}{RESOURCE_PATH} (the latest :updated_at) failed after 3" in last
 
 
 def test_demo_starts_its_devserver_and_loads(tripline_env: Settings):
@@ -208,8 +230,8 @@ def test_full_refresh_reads_everything_again(open_data_env: Settings, socrata: S
     del dataset.records[2000:]
     server.clear_log()
     summary = run_open_data(open_data_env, load_open_data_settings(), full_refresh=True)
-    assert server.logged(RESOURCE_PATH)[0].params["$where"] == (
-        ":updated_at > '1970-01-01T00:00:00.000'"
+    assert (
+        pages(server)[0].params["$where"].startswith(":updated_at >= '1970-01-01T00:00:00.000' AND")
     )
     assert summary.rows_loaded == 2000
     assert query(open_data_env, "select count(*) from raw_open_data.fhv_vehicles")[0][0] == 2000

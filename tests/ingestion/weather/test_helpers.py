@@ -11,6 +11,7 @@ from ingestion.weather.helpers import (
     MalformedWeatherError,
     Window,
     hourly_rows,
+    hours_in_local_day,
     month_days,
     windows,
 )
@@ -46,11 +47,23 @@ def test_fixed_offset_labels_become_true_local_time_after_dst_starts() -> None:
     assert [r["utc_offset_seconds"] for r in rows] == [-18000, -14400, -14400]
 
 
-def test_repeated_local_hour_at_dst_end_keeps_first() -> None:
+def test_repeated_local_hour_at_dst_end_keeps_both() -> None:
     times = ["2024-11-03T00:00", "2024-11-03T01:00", "2024-11-03T02:00", "2024-11-03T03:00"]
     rows = list(hourly_rows(answer(times, [1, 2, 3, 4], [0] * 4, offset=-14400), VARS, "t", NY))
-    # EDT labels: 00:00, 01:00 EDT, 01:00 EST (again), 02:00 EST
-    assert [(r["time"].hour, r["temperature_2m"]) for r in rows] == [(0, 1), (1, 2), (2, 4)]
+    # EDT labels: 00:00, 01:00 EDT, 01:00 EST (New York clocks repeat it), 02:00 EST
+    assert [(r["time"].hour, r["utc_offset_seconds"], r["temperature_2m"]) for r in rows] == [
+        (0, -14400, 1),
+        (1, -14400, 2),
+        (1, -18000, 3),
+        (2, -18000, 4),
+    ]
+    assert [r["time_utc"].hour for r in rows] == [4, 5, 6, 7]
+
+
+def test_hours_of_local_days_across_dst() -> None:
+    assert hours_in_local_day(date(2024, 3, 10), NY) == 23
+    assert hours_in_local_day(date(2024, 3, 11), NY) == 24
+    assert hours_in_local_day(date(2024, 11, 3), NY) == 25
 
 
 def test_only_hours_of_the_requested_days_are_kept() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -63,16 +64,92 @@ def test_rows_per_hour_for_requested_days_and_no_more(weather_env: Settings, met
     assert query(weather_env, "select count(*) from raw_weather.forecast_hourly")[0][0] == 48
 
 
-def test_dst_days_have_their_local_hours(weather_env: Settings, meteo: ApiServer):
+NY = ZoneInfo("America/New_York")
+
+
+def stored_hours(settings: Settings, day: str) -> list[tuple[datetime, datetime, int, float]]:
+    """(local time, UTC instant, offset, temperature) of one local day, in UTC order."""
+    return query(  # type: ignore[return-value]
+        settings,
+        "select time, time_utc, utc_offset_seconds, temperature_2m from raw_weather.hourly "
+        f"where cast(time as date) = date '{day}' order by time_utc",
+    )
+
+
+def test_dst_days_have_every_hour_of_their_local_date(weather_env: Settings, meteo: ApiServer):
+    from devservers.open_meteo import weather_at
+
     run_weather(weather_env, options(meteo), "2024-03-10", "2024-03-10", forecast=False)
     run_weather(weather_env, options(meteo), "2024-11-03", "2024-11-03", forecast=False)
     per_day = query(
         weather_env,
-        "select cast(time as date)::varchar, count(*) from raw_weather.hourly "
-        "group by 1 order by 1",
+        "select cast(time as date)::varchar, count(*), count(distinct time_utc), "
+        "count(distinct time) from raw_weather.hourly group by 1 order by 1",
     )
-    # 02:00 does not exist on 10 March; 01:00 happens twice on 3 November and is kept once
-    assert per_day == [("2024-03-10", 23), ("2024-11-03", 24)]
+    # 02:00 does not exist on 10 March; 01:00 happens twice on 3 November, an hour apart
+    assert per_day == [("2024-03-10", 23, 23, 23), ("2024-11-03", 25, 25, 24)]
+    for day in ("2024-03-10", "2024-11-03"):
+        rows = stored_hours(weather_env, day)
+        start = datetime.fromisoformat(day).replace(tzinfo=NY).astimezone(UTC)
+        assert [r[1] for r in rows] == [start + timedelta(hours=i) for i in range(len(rows))]
+        for local, instant, offset, temperature in rows:
+            assert instant.astimezone(NY).replace(tzinfo=None) == local
+            assert offset == instant.astimezone(NY).utcoffset().total_seconds()
+            assert temperature == weather_at(instant.astimezone(NY))["temperature_2m"]
+    repeated = [
+        (str(r[0]), r[2]) for r in stored_hours(weather_env, "2024-11-03") if r[0].hour == 1
+    ]
+    assert repeated == [("2024-11-03 01:00:00", -14400), ("2024-11-03 01:00:00", -18000)]
+
+
+def test_window_across_dst_end_keeps_the_repeated_hour(weather_env: Settings, meteo: ApiServer):
+    # one answer labelled EDT throughout; New York clocks go back on 3 November
+    run_weather(weather_env, options(meteo), "2024-11-01", "2024-11-30", forecast=False)
+    assert len(meteo.logged("/v1/archive")) == 1
+    got = query(
+        weather_env,
+        "select count(*), count(distinct time_utc), min(time)::varchar, max(time)::varchar "
+        "from raw_weather.hourly",
+    )[0]
+    assert got == (30 * 24 + 1, 30 * 24 + 1, "2024-11-01 00:00:00", "2024-11-30 23:00:00")
+
+
+def test_a_day_missing_an_hour_is_fetched_again(weather_env: Settings, meteo: ApiServer):
+    def blank_one_hour(answer: dict) -> dict:
+        answer["hourly"]["temperature_2m"][30] = None  # 2024-01-02 06:00 of 01..03 January
+        return answer
+
+    meteo.faults.add("mutate", mutate=blank_one_hour)
+    run_weather(weather_env, options(meteo), "2024-01-02", "2024-01-02", forecast=False)
+    assert query(weather_env, "select count(*), count(temperature_2m) from raw_weather.hourly")[
+        0
+    ] == (24, 23)
+    meteo.clear_log()
+    run_weather(weather_env, options(meteo), "2024-01-02", "2024-01-02", forecast=False)
+    assert archive_windows(meteo) == [("2024-01-01", "2024-01-03")]  # 23 of 24 is not complete
+    assert query(weather_env, "select count(*), count(temperature_2m) from raw_weather.hourly")[
+        0
+    ] == (24, 24)
+    meteo.clear_log()
+    run_weather(weather_env, options(meteo), "2024-01-02", "2024-01-02", forecast=False)
+    run_weather(weather_env, options(meteo), "2024-11-03", "2024-11-03", forecast=False)
+    meteo.clear_log()
+    run_weather(weather_env, options(meteo), "2024-11-03", "2024-11-03", forecast=False)
+    assert archive_windows(meteo) == []  # 24 of 24 and 25 of 25: complete
+
+
+def test_a_fall_back_day_stored_with_24_hours_heals(weather_env: Settings, meteo: ApiServer):
+    """A table written when the local hour was the key lacks the repeated 01:00 (EST)."""
+    run_weather(weather_env, options(meteo), "2024-11-03", "2024-11-03", forecast=False)
+    with duckdb.connect(str(weather_env.duckdb_path)) as con:
+        con.execute(
+            "delete from raw_weather.hourly "
+            "where time_utc = timestamptz '2024-11-03 06:00:00+00'"  # 01:00 EST
+        )
+    meteo.clear_log()
+    run_weather(weather_env, options(meteo), "2024-11-03", "2024-11-03", forecast=False)
+    assert archive_windows(meteo) == [("2024-11-02", "2024-11-04")]
+    assert len(stored_hours(weather_env, "2024-11-03")) == 25
 
 
 def test_window_across_dst_start_has_true_local_hours(weather_env: Settings, meteo: ApiServer):
