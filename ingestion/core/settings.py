@@ -25,16 +25,19 @@ class Settings:
     data_dir: Path
     budget: MemoryBudget
     log_format: str
+    # Scratch space: local disk in a container (ECS ephemeral storage), never the volume that
+    # holds the DuckDB file. dlt restores its state from the warehouse when this is empty.
+    work_dir: Path
 
     @property
     def temp_directory(self) -> Path:
         """DuckDB's spill directory and the staging area for downloaded files."""
-        return self.duckdb_path.parent / "tmp"
+        return self.work_dir / "tmp"
 
     @property
     def pipelines_dir(self) -> Path:
         """dlt's working folders (state, load packages) for every pipeline."""
-        return self.duckdb_path.parent / "pipelines"
+        return self.work_dir / "pipelines"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +48,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("TRIPLINE_DATA_DIR") or duckdb_path.parent),
         budget=resolve_budget(env),
         log_format=(env.get("TRIPLINE_LOG_FORMAT") or "text").lower(),
+        work_dir=Path(env.get("TRIPLINE_WORK_DIR") or duckdb_path.parent),
     )
 
 
