@@ -3,6 +3,10 @@
 dbt runs in its own process (``.venv/bin/dbt`` next to this interpreter) so its memory is
 counted with the caller's tree, and it reads the same budget and DuckDB file through the
 environment (``profiles/profiles.yml`` and ``ingestion.core.dbt_plugin``).
+
+The dbt project is not part of the installed package: :func:`dbt_project_dir` finds it
+(``TRIPLINE_DBT_PROJECT_DIR``, else the working directory, which is the image's WORKDIR,
+else the source checkout of an editable install). Every caller asks it; nothing else guesses.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from ingestion.core.errors import TriplineError
+from ingestion.core.errors import ConfigurationError, TriplineError
 from ingestion.core.settings import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_DIR_SETTING = "TRIPLINE_DBT_PROJECT_DIR"
+PROJECT_FILE = "dbt_project.yml"
+# Where an editable install's sources are; in a plain install this is site-packages.
+SOURCE_CHECKOUT = Path(__file__).resolve().parents[1]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROBLEM = re.compile(r"(Compilation Error|Runtime Error|Database Error|\bFAIL \d+|\bERROR\b)")
 
@@ -25,6 +33,42 @@ class DbtError(TriplineError):
     """A dbt command failed; the message is its first error line."""
 
     exit_code = 6
+
+
+def dbt_project_dir(
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    checkout: Path = SOURCE_CHECKOUT,
+) -> Path:
+    """The folder holding ``dbt_project.yml`` (and ``profiles/``) that dbt runs against.
+
+    ``TRIPLINE_DBT_PROJECT_DIR`` when set; else the working directory when it holds the
+    project (the image's WORKDIR, or a checkout one runs from); else the checkout this
+    package is installed from in editable mode.
+    """
+    env = os.environ if environ is None else environ
+    explicit = env.get(PROJECT_DIR_SETTING, "").strip()
+    if explicit:
+        folder = Path(explicit).resolve()
+        if not (folder / PROJECT_FILE).is_file():
+            raise ConfigurationError(
+                f"{PROJECT_DIR_SETTING}={explicit} does not hold a {PROJECT_FILE}: "
+                "point it at the dbt project (the image's /app, or the checkout)"
+            )
+        return folder
+    for candidate in (Path.cwd() if cwd is None else cwd, checkout):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate.resolve()
+    raise ConfigurationError(
+        f"no dbt project in {Path.cwd() if cwd is None else cwd} or {checkout}: run from the "
+        f"folder holding {PROJECT_FILE} or set {PROJECT_DIR_SETTING}"
+    )
+
+
+def dbt_target_dir(project: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Where dbt writes ``manifest.json``: ``DBT_TARGET_PATH`` (dbt's own), else ``target/``."""
+    env = os.environ if environ is None else environ
+    return project / (env.get("DBT_TARGET_PATH") or "target")
 
 
 def dbt_executable() -> Path:
@@ -44,15 +88,16 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def dbt_command(args: list[str]) -> list[str]:
-    """The full command line of ``dbt <args>`` against this repository's project."""
+def dbt_command(args: list[str], project: Path | None = None) -> list[str]:
+    """The full command line of ``dbt <args>`` against the project (:func:`dbt_project_dir`)."""
+    project = dbt_project_dir() if project is None else project
     return [
         str(dbt_executable()),
         *args,
         "--profiles-dir",
-        str(REPO_ROOT / "profiles"),
+        str(project / "profiles"),
         "--project-dir",
-        str(REPO_ROOT),
+        str(project),
     ]
 
 
@@ -61,9 +106,10 @@ def run_dbt(args: list[str], settings: Settings) -> None:
     executable = dbt_executable()
     if not executable.exists():
         raise DbtError(f"dbt is not installed at {executable}: run 'make venv'")
+    project = dbt_project_dir()
     result = subprocess.run(
-        dbt_command(args),
-        cwd=REPO_ROOT,
+        dbt_command(args, project),
+        cwd=project,
         env=dbt_environment(settings),
         capture_output=True,
         text=True,

@@ -150,7 +150,8 @@ def _copy_into(source: Path, target: Path, context: Path) -> None:
 
 def image_python() -> str:
     """A Python 3.11 an unprivileged user can execute (root's pyenv lives in a 0700 home)."""
-    for candidate in ("/usr/local/bin/python3.11", "/usr/bin/python3.11", sys._base_executable):
+    base = getattr(sys, "_base_executable", sys.executable)
+    for candidate in ("/usr/local/bin/python3.11", "/usr/bin/python3.11", base):
         path = Path(candidate)
         if path.exists() and _world_reachable(path.resolve()):
             return str(path)
