@@ -7,24 +7,40 @@ environment (``profiles/profiles.yml`` and ``ingestion.core.dbt_plugin``).
 The dbt project is not part of the installed package: :func:`dbt_project_dir` finds it
 (``TRIPLINE_DBT_PROJECT_DIR``, else the working directory, which is the image's WORKDIR,
 else the source checkout of an editable install). Every caller asks it; nothing else guesses.
+
+Readers (BI tools, the docs site) never open the warehouse itself: a read-only connection
+would block the next writer. With ``TRIPLINE_SNAPSHOT_DIR`` set, a successful ``dbt build``
+ends by publishing a read-only copy there (:func:`publish_snapshot`), and readers open
+``<dir>/latest.duckdb``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ingestion.core.errors import ConfigurationError, TriplineError
+import duckdb
+
+from ingestion.core.duckdb_config import connect
+from ingestion.core.errors import ConfigurationError, DestinationError, TriplineError
 from ingestion.core.settings import Settings
 
 PROJECT_DIR_SETTING = "TRIPLINE_DBT_PROJECT_DIR"
 PROJECT_FILE = "dbt_project.yml"
 # Where an editable install's sources are; in a plain install this is site-packages.
 SOURCE_CHECKOUT = Path(__file__).resolve().parents[1]
+SNAPSHOT_DIR_SETTING = "TRIPLINE_SNAPSHOT_DIR"
+LATEST_SNAPSHOT = "latest.duckdb"
+# Copies kept: a reader that resolved "latest" just before a swap still finds its file.
+SNAPSHOTS_KEPT = 3
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROBLEM = re.compile(r"(Compilation Error|Runtime Error|Database Error|\bFAIL \d+|\bERROR\b)")
 
@@ -120,6 +136,56 @@ def run_dbt(args: list[str], settings: Settings) -> None:
         raise DbtError(f"dbt {' '.join(args)} failed: {first_problem(output)}")
     done = [line for line in output.splitlines() if "Done." in line or "Catalog written" in line]
     print(f"dbt {' '.join(args)}: {_strip_time(done[-1]) if done else 'ok'}", flush=True)
+    snapshots = os.environ.get(SNAPSHOT_DIR_SETTING, "").strip()
+    if args[:1] == ["build"] and snapshots:
+        started = time.perf_counter()
+        copy = publish_snapshot(settings, Path(snapshots))
+        print(
+            f"published {copy} ({copy.stat().st_size / 2**20:,.1f} MB) in "
+            f"{time.perf_counter() - started:.1f} s; readers open {copy.parent / LATEST_SNAPSHOT}",
+            flush=True,
+        )
+
+
+def publish_snapshot(settings: Settings, folder: Path, keep: int = SNAPSHOTS_KEPT) -> Path:
+    """Copy the warehouse into ``folder`` as a read-only file; point ``latest.duckdb`` at it.
+
+    Called by the writer that holds the warehouse, after dbt has exited: no other process
+    writes the file meanwhile. A checkpoint first folds the write-ahead log into the file,
+    so one file copy is complete. The copy is written under a temporary name, flushed to
+    disk and renamed (atomic); then the ``latest.duckdb`` link is swapped (atomic); copies
+    beyond the newest ``keep`` are deleted last. A reader sees the old snapshot or the new
+    one, never a partial file.
+    """
+    if keep < 2:
+        raise ConfigurationError("keep at least 2 snapshots: a reader may hold the previous one")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    target = folder / f"tripline-{stamp}.duckdb"
+    partial = folder / f".{target.name}.partial"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        connection = connect(settings.duckdb_path, settings)
+        try:
+            connection.execute("checkpoint")
+        finally:
+            connection.close()
+        with settings.duckdb_path.open("rb") as source, partial.open("wb") as out:
+            shutil.copyfileobj(source, out, 8 * 2**20)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.chmod(0o444)
+        os.replace(partial, target)
+        link = folder / f".{LATEST_SNAPSHOT}.{os.getpid()}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(target.name)
+        os.replace(link, folder / LATEST_SNAPSHOT)
+        for old in sorted(folder.glob("tripline-*.duckdb"))[:-keep]:
+            old.unlink()
+    except (OSError, duckdb.Error) as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise DestinationError(f"cannot publish a snapshot to {folder}: {exc}") from exc
+    return target
 
 
 def first_problem(output: str) -> str:
