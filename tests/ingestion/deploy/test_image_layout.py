@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.dbt_runner import LATEST_SNAPSHOT
 from tests.helpers import REPO
 from tests.ingestion.dbt.conftest import TRIPS_SELECTION
 from tests.ingestion.deploy.image import Layout
@@ -96,11 +97,24 @@ def test_the_image_loads_trips_and_builds_dbt_as_a_non_root_user(layout: Layout)
     assert "Done." in built.stdout
 
     warehouse = Path(dbt_env["TRIPLINE_DUCKDB_PATH"])
-    # Spill files, dlt's working folders and dbt's target/ stay off the warehouse volume.
-    assert not [p.name for p in warehouse.parent.iterdir() if p.is_dir()]
+    published = Path(dbt_env["TRIPLINE_SNAPSHOT_DIR"])
+    # Spill files, dlt's working folders and dbt's target/ stay off the warehouse volume;
+    # the only folder there is the readers' snapshots.
+    assert [p for p in warehouse.parent.iterdir() if p.is_dir()] == [published]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         (trips,) = con.execute("select count(*) from marts.fct_trips").fetchone() or (0,)
     assert trips > 9_000
+
+    # A reader (another unprivileged process) opens the published copy read-only.
+    read = layout.run(
+        "-c",
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(con.execute('select count(*) from marts.fct_trips').fetchone()[0])",
+        str(published / LATEST_SNAPSHOT),
+        program="python",
+    )
+    assert read.returncode == 0, _last_line(read.stderr)
+    assert int(read.stdout) == trips
     print(f"image layout: install {layout.install_seconds:.0f} s, "
           f"commands {time.perf_counter() - started:.0f} s")  # fmt: skip
 
