@@ -40,6 +40,7 @@ APIS: list[tuple[str, str, str]] = [
     ("secrets/*.json", "secretsmanager", "CreateSecret"),
     ("msk/scram-secret-association.json", "kafka", "BatchAssociateScramSecret"),
     ("efs/file-system.json", "efs", "CreateFileSystem"),
+    ("efs/mount-targets.json", "efs", "CreateMountTarget"),
     ("efs/access-point-*.json", "efs", "CreateAccessPoint"),
     ("ecr/repository.json", "ecr", "CreateRepository"),
     ("observability/topic.json", "sns", "CreateTopic"),
