@@ -202,15 +202,9 @@ class Layout:
         timeout: float = 600,
     ) -> subprocess.CompletedProcess[str]:
         """``program args`` from WORKDIR as the unprivileged user, nothing inherited."""
-        command = [
-            "setpriv",
-            f"--reuid={RUN_AS_UID}",
-            f"--regid={RUN_AS_UID}",
-            "--clear-groups",
-            "--",
-            str(self.venv / "bin" / program),
-            *args,
-        ]
+        # As root (this machine, CI), drop to the unprivileged user; a non-root runner is one.
+        drop = ["setpriv", f"--reuid={RUN_AS_UID}", f"--regid={RUN_AS_UID}", "--clear-groups"]
+        command = [*(drop if os.geteuid() == 0 else []), str(self.venv / "bin" / program), *args]
         return subprocess.run(
             command,
             cwd=self.app,
@@ -253,7 +247,8 @@ def build(root: Path) -> Layout:
     for name in ("data", "tmp"):
         folder = root / name
         folder.mkdir(exist_ok=True)
-        os.chown(folder, RUN_AS_UID, RUN_AS_UID)
+        if os.geteuid() == 0:
+            os.chown(folder, RUN_AS_UID, RUN_AS_UID)
     (root / "tmp").chmod(0o1777)
     layout = Layout(root, app, venv, {}, install_seconds)
     env = {
