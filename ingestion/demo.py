@@ -14,7 +14,7 @@ from pathlib import Path
 from ingestion import registry
 from ingestion.core.entry import DemoSkipped
 from ingestion.core.settings import Settings
-from ingestion.dbt_runner import REPO_ROOT, run_dbt
+from ingestion.dbt_runner import dbt_project_dir, dbt_target_dir, run_dbt
 from ingestion.report.build import build_report, headlines
 
 
@@ -46,7 +46,8 @@ def run_demo(settings: Settings) -> int:
     exclude: list[str] = []
     if skipped:
         run_dbt(["parse"], settings)
-        exclude = _skipped_selectors(skipped, REPO_ROOT / "target" / "manifest.json")
+        manifest = dbt_target_dir(dbt_project_dir()) / "manifest.json"
+        exclude = _skipped_selectors(skipped, manifest)
     exclude_args = ["--exclude", *exclude] if exclude else []
     run_dbt(["seed", *exclude_args], settings)
     run_dbt(["build", *exclude_args], settings)

@@ -6,6 +6,7 @@ resolves itself (credentials, source options); these are the few Tripline-wide s
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,23 +26,33 @@ class Settings:
     data_dir: Path
     budget: MemoryBudget
     log_format: str
+    # Scratch space: local disk in a container (ECS ephemeral storage), never the volume that
+    # holds the DuckDB file. dlt restores its state from the warehouse when this is empty.
+    work_dir: Path
 
     @property
     def temp_directory(self) -> Path:
-        """DuckDB's spill directory and the staging area for downloaded files.
-
-        Named after the warehouse file, so two warehouses in one folder never share it.
-        """
-        return self.duckdb_path.with_name(f"{self.duckdb_path.name}.tmp")
+        """DuckDB's spill directory and the staging area for downloaded files."""
+        return self.work_dir / f"{self._warehouse_key}.tmp"
 
     @property
     def pipelines_dir(self) -> Path:
         """dlt's working folders (state cache, load packages) for this warehouse's pipelines.
 
-        Derived from the warehouse file: a cache of what the warehouse holds, never shared
-        by two warehouses (the state itself is restored from the warehouse at every run).
+        Named after the warehouse file, so two warehouses never share one: the state itself
+        is restored from the warehouse at every run, and this folder only caches it.
         """
-        return self.duckdb_path.with_name(f"{self.duckdb_path.name}.pipelines")
+        return self.work_dir / f"{self._warehouse_key}.pipelines"
+
+    @property
+    def _warehouse_key(self) -> str:
+        """The warehouse's file name; with a work dir elsewhere, plus a digest of its path
+        (two ``tripline.duckdb`` in different folders may share one scratch disk)."""
+        name = self.duckdb_path.name
+        if self.work_dir.resolve() == self.duckdb_path.parent.resolve():
+            return name
+        digest = hashlib.sha256(str(self.duckdb_path.resolve()).encode()).hexdigest()[:8]
+        return f"{name}.{digest}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +63,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("TRIPLINE_DATA_DIR") or duckdb_path.parent),
         budget=resolve_budget(env),
         log_format=(env.get("TRIPLINE_LOG_FORMAT") or "text").lower(),
+        work_dir=Path(env.get("TRIPLINE_WORK_DIR") or duckdb_path.parent),
     )
 
 

@@ -82,9 +82,12 @@ def test_every_pipeline_has_a_task_definition() -> None:
 
 def test_schedules_and_service_point_at_existing_task_families() -> None:
     families = {json.loads(p.read_text())["family"] for p in _task_definitions()}
-    for schedule in json.loads((DEPLOY / "schedules.json").read_text()):
-        arn = schedule["Target"]["EcsParameters"]["TaskDefinitionArn"]
-        assert arn.rsplit("/", 1)[-1] in families
+    # Schedules start the state machines (deploy/scheduler/); their ECS steps run the tasks.
+    for machine in sorted((DEPLOY.parent / "stepfunctions").glob("*.asl.json")):
+        for state in json.loads(machine.read_text())["States"].values():
+            if state.get("Resource", "").startswith("arn:aws:states:::ecs:runTask"):
+                arn = state["Parameters"]["TaskDefinition"]
+                assert arn.rsplit("/", 1)[-1] in families
     service = json.loads((DEPLOY / "service-fleet-events.json").read_text())
     assert service["taskDefinition"] in families
 
