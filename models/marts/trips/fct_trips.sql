@@ -1,12 +1,13 @@
 {#- One row per yellow taxi trip, valid or not, with every validity flag.
-    Incremental by dlt load: a run reads only loads newer than the newest in the table, and
-    delete+insert on source_file replaces a re-loaded file's rows instead of duplicating them,
+    Incremental by dlt load: a run takes every load the table does not hold yet, whatever its
+    id (a late or replayed file has an older id than the newest), and delete+insert on the
+    file's month replaces a re-loaded month's rows - in any format - instead of adding them,
     so a new month never rebuilds history. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='source_file',
+        unique_key='source_file_month',
         on_schema_change='fail',
     )
 }}
@@ -14,9 +15,9 @@
 with
 
 {% if is_incremental() %}
-newest_load as (
+loads_in_table as (
 
-    select coalesce(max(load_id), '') as load_id
+    select distinct load_id
     from {{ this }}
 
 ),
@@ -27,8 +28,12 @@ trips as (
     select enriched.*
     from {{ ref('int_trips_enriched') }} as enriched
     {% if is_incremental() %}
-    inner join newest_load
-        on enriched.load_id > newest_load.load_id
+    where
+        not exists (
+            select 1 as is_held
+            from loads_in_table
+            where loads_in_table.load_id = enriched.load_id
+        )
     {% endif %}
 
 ),
