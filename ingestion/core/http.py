@@ -28,6 +28,7 @@ from tenacity import RetryCallState, Retrying, retry_any, retry_if_exception_typ
 from tenacity import stop_after_attempt as _stop_after_attempt
 from tenacity.wait import wait_exponential
 
+from ingestion.core.failures import cause_chain
 from ingestion.core.logs import get_logger
 
 log = get_logger("http")
@@ -196,8 +197,7 @@ class HttpFailure:
 
 def http_failure(exc: BaseException) -> HttpFailure | None:
     """The HTTP failure anywhere in ``exc``'s cause chain, else ``None``."""
-    current: BaseException | None = exc
-    while current is not None:
+    for current in cause_chain(exc):
         if isinstance(current, requests.RequestException):
             request, response = current.request, current.response
             raw = getattr(response, "url", None) or getattr(request, "url", None) or "?"
@@ -211,7 +211,6 @@ def http_failure(exc: BaseException) -> HttpFailure | None:
                 what = type(current).__name__
             url = f"{parts.scheme}://{parts.netloc}{parts.path}"
             return HttpFailure(url, params, what, not isinstance(current, MalformedResponseError))
-        current = current.__cause__ or current.__context__
     return None
 
 

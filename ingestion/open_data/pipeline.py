@@ -19,7 +19,9 @@ import time
 
 import dlt
 
+from ingestion.core.destination import rows_of_loads
 from ingestion.core.errors import SourceError
+from ingestion.core.failures import innermost_line
 from ingestion.core.http import HttpStats, RetryPolicy, http_failure, retrying_session
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
@@ -42,30 +44,8 @@ log = get_logger("open_data")
 
 
 def _count(pipeline: dlt.Pipeline, table: str, load_ids: list[str]) -> int:
-    if not load_ids:
-        return 0
     with pipeline.sql_client() as client:
-        exists = client.execute_sql(
-            "select count(*) from information_schema.tables "
-            "where table_schema = %s and table_name = %s",
-            pipeline.dataset_name,
-            table,
-        )
-        if not exists or not exists[0][0]:
-            return 0
-        marks = ", ".join(["%s"] * len(load_ids))
-        rows = client.execute_sql(
-            f"select count(*) from {client.make_qualified_table_name(table)} "
-            f"where _dlt_load_id in ({marks})",
-            *load_ids,
-        )
-    return int(rows[0][0]) if rows else 0
-
-
-def _innermost(exc: BaseException) -> BaseException:
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
+        return rows_of_loads(client, table, load_ids)
 
 
 _AFTER = re.compile(re.escape(ROW_KEY) + r" > '([^']*)'")
@@ -93,9 +73,8 @@ def describe_failure(exc: BaseException, policy: RetryPolicy, during: str = "") 
     )
     failure = http_failure(exc)
     if failure is None:
-        inner = _innermost(exc)
-        first = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
-        return f"{prefix}{'failed' if during else 'load failed'}: {first[:300]}; {outcome}"
+        first = innermost_line(exc)
+        return f"{prefix}{'failed' if during else 'load failed'}: {first}; {outcome}"
     retried = f" after {policy.max_attempts} attempts" if failure.retryable else ""
     return (
         f"{prefix}GET {failure.url} {_page(failure.params)} failed{retried}: "

@@ -27,6 +27,7 @@ import pyarrow as pa
 import requests
 from dlt.sources.helpers.rest_client.client import RESTClient
 
+from ingestion.core.destination import has_column
 from ingestion.core.errors import SourceError
 from ingestion.open_data.helpers import ROW_KEY, KeysetPaginator
 from ingestion.open_data.settings import (
@@ -74,7 +75,7 @@ def reconcile_vehicles(
     """Stamp raw vehicles whose key left the source, clear those that came back."""
     now = now or datetime.now(UTC)
     with pipeline.sql_client() as client:
-        if not _has_column(client, VEHICLES_TABLE, REMOVED_COLUMN):
+        if not has_column(client, VEHICLES_TABLE, REMOVED_COLUMN):
             return Reconciliation()  # nothing loaded yet
         target = client.make_qualified_table_name(VEHICLES_TABLE)
         duck = client.native_connection
@@ -118,17 +119,6 @@ def reconcile_vehicles(
         finally:
             duck.execute("drop table if exists _open_data_source_keys")
     return Reconciliation(found, removed, restored)
-
-
-def _has_column(client: Any, table_name: str, column: str) -> bool:
-    rows = client.execute_sql(
-        "select count(*) from information_schema.columns where table_schema = %s "
-        "and table_name = %s and column_name = %s",
-        client.dataset_name,
-        table_name,
-        column,
-    )
-    return bool(rows and rows[0][0])
 
 
 def _scalar(duck: Any, sql: str) -> int:

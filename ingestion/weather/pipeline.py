@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 
 import dlt
 
+from ingestion.core.destination import rows_of_loads, table_exists
 from ingestion.core.errors import ConfigurationError, SourceError
+from ingestion.core.failures import cause_chain, innermost_line
 from ingestion.core.http import HttpStats, RetryPolicy, http_failure, retrying_session
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
@@ -55,15 +57,9 @@ def _parse_day(text: str, what: str) -> date:
         raise ConfigurationError(f"weather: {what} must be YYYY-MM-DD, got {text!r}") from None
 
 
-def _table_exists(pipeline: dlt.Pipeline, schema: str, table: str) -> bool:
+def _table_exists(pipeline: dlt.Pipeline, dataset: str, table: str) -> bool:
     with pipeline.sql_client() as client:
-        rows = client.execute_sql(
-            "select count(*) from information_schema.tables "
-            "where table_schema = %s and table_name = %s",
-            schema,
-            table,
-        )
-    return bool(rows and rows[0][0])
+        return table_exists(client, table, dataset)
 
 
 def trip_months(pipeline: dlt.Pipeline) -> list[str]:
@@ -134,18 +130,12 @@ def requested_days(
 
 def describe_failure(exc: BaseException, policy: RetryPolicy) -> str:
     """One line: what failed, at which URL and window, and what to do."""
-    current: BaseException | None = exc
-    while current is not None:
-        if isinstance(current, MalformedWeatherError):
-            return f"weather: malformed answer: {current}; nothing was loaded"
-        current = current.__cause__ or current.__context__
+    for cause in cause_chain(exc):
+        if isinstance(cause, MalformedWeatherError):
+            return f"weather: malformed answer: {cause}; nothing was loaded"
     failure = http_failure(exc)
     if failure is None:
-        inner = exc
-        while inner.__cause__ is not None:
-            inner = inner.__cause__
-        first = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
-        return f"weather: load failed: {first[:300]}"
+        return f"weather: load failed: {innermost_line(exc)}"
     if "start_date" in failure.params:
         page = f"window {failure.params['start_date']}..{failure.params.get('end_date')}"
     else:
@@ -158,16 +148,8 @@ def describe_failure(exc: BaseException, policy: RetryPolicy) -> str:
 
 
 def _count(pipeline: dlt.Pipeline, table: str, load_ids: Sequence[str]) -> int:
-    if not load_ids or not _table_exists(pipeline, DATASET, table):
-        return 0
-    marks = ", ".join(["%s"] * len(load_ids))
     with pipeline.sql_client() as client:
-        rows = client.execute_sql(
-            f"select count(*) from {client.make_qualified_table_name(table)} "
-            f"where _dlt_load_id in ({marks})",
-            *load_ids,
-        )
-    return int(rows[0][0]) if rows else 0
+        return rows_of_loads(client, table, load_ids)
 
 
 def run_weather(
