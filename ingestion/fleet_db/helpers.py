@@ -15,6 +15,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from ingestion.core import failures
 from ingestion.core.errors import ConfigurationError, SourceError
 from ingestion.fleet_db.settings import DSN_ENV
 
@@ -126,10 +127,8 @@ def describe(url: URL) -> str:
 
 
 def first_line(exc: BaseException, url: URL | None = None) -> str:
-    """The first line of an error's message, with secrets masked."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return redact(line, url)[:300]
+    """The first line of an error's message (``ingestion.core.failures``), secrets masked."""
+    return redact(failures.first_line(exc), url)
 
 
 def pg_copy(engine: sa.Engine, sql: str, stream: IO[bytes], commit: bool = False) -> None:

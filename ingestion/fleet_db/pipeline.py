@@ -14,7 +14,10 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.core.errors import SourceError
+from ingestion.core.destination import table_exists
+from ingestion.core.errors import DestinationError, SourceError, TriplineError
+from ingestion.core.failures import cause_chain, describe_failure
+from ingestion.core.failures import first_line as core_first_line
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
 from ingestion.core.pipeline import apply_dlt_budget, open_pipeline, recover_interrupted
@@ -176,20 +179,29 @@ def _extract_normalize_load(
 
 
 def _empty_tables(pipeline: dlt.Pipeline) -> list[str]:
-    """Fleet tables the destination has no rows of yet (first run, or after a reset)."""
+    """Fleet tables the destination has no rows of yet (first run, or after a reset).
+
+    Fails closed: "empty" means the table is appended and not reconciled, so only a table
+    that does not exist or has no rows is empty. Any other answer (a file another process
+    holds, a broken table) stops the run before anything is read.
+    """
     empty = []
     try:
         with pipeline.sql_client() as client:
             for fleet_table in TABLES:
+                if not table_exists(client, fleet_table.name):
+                    empty.append(fleet_table.name)
+                    continue
                 name = client.make_qualified_table_name(fleet_table.name)
-                try:
-                    rows = client.execute_sql(f"select exists (select 1 from {name})")
-                except Exception:  # no such table yet
-                    rows = [(False,)]
+                rows = client.execute_sql(f"select exists (select 1 from {name})")
                 if not rows or not rows[0][0]:
                     empty.append(fleet_table.name)
-    except Exception:  # no dataset yet
-        return [t.name for t in TABLES]
+    except Exception as exc:
+        reason = core_first_line(exc) if isinstance(exc, TriplineError) else describe_failure(exc)
+        raise DestinationError(
+            f"cannot tell which {DATASET} tables already hold rows, so nothing was read or "
+            f"loaded: {reason}"
+        ) from exc
     return empty
 
 
@@ -201,25 +213,14 @@ def _quiet_dlt_warnings() -> None:
 
 def _source_error(exc: PipelineStepFailed, url: sa.URL) -> SourceError:
     """One line saying what failed; a lost connection says that the next run resumes."""
-    text = " ".join(str(e) for e in _chain(exc)).lower()
+    chain = cause_chain(exc)
+    text = " ".join(str(e) for e in chain).lower()
     where = describe(url)
+    root = first_line(chain[-1], url)
     if any(marker in text for marker in _LOST_CONNECTION_MARKERS):
         return SourceError(
             f"lost the connection to the fleet database ({where}) during {exc.step}: "
-            f"{_root_line(exc, url)}. Nothing from this run was loaded; run again to resume "
+            f"{root}. Nothing from this run was loaded; run again to resume "
             "from the last loaded updated_at"
         )
-    return SourceError(f"fleet_db {exc.step} failed ({where}): {_root_line(exc, url)}")
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def _root_line(exc: BaseException, url: sa.URL) -> str:
-    return first_line(_chain(exc)[-1], url)
+    return SourceError(f"fleet_db {exc.step} failed ({where}): {root}")
