@@ -24,6 +24,7 @@ from ingestion.core.pipeline import apply_dlt_budget, open_pipeline, recover_int
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
 from ingestion.fleet_db import fleet_db
+from ingestion.fleet_db.cursor import future_dated, read_window
 from ingestion.fleet_db.helpers import (
     check_connection,
     create_engine,
@@ -32,7 +33,13 @@ from ingestion.fleet_db.helpers import (
     parse_dsn,
 )
 from ingestion.fleet_db.reconcile import reconcile_table
-from ingestion.fleet_db.settings import BYTES_PER_VALUE, DATASET, PIPELINE_NAME, TABLES
+from ingestion.fleet_db.settings import (
+    BYTES_PER_VALUE,
+    DATASET,
+    PIPELINE_NAME,
+    TABLES,
+    cursor_lag,
+)
 
 log = get_logger("fleet_db")
 
@@ -81,17 +88,27 @@ def run_fleet_db(
     """Load the fleet database at ``dsn`` into ``raw_fleet_db``; the DSN is never logged."""
     apply_dlt_budget(settings)  # before dlt sets up its logger: its warnings stay quiet
     url = parse_dsn(dsn)
+    lag = cursor_lag()
     engine = create_engine(url)
     started = time.monotonic()
     try:
         check_connection(engine)
+        window = read_window(engine, lag)
         chosen = default_backend(engine) if backend == "auto" else backend
         if chosen in ("copy", "connectorx") and engine.dialect.name != "postgresql":
             raise SourceError(f"--backend {chosen} needs PostgreSQL here; use pyarrow")
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
         discarded = recover_interrupted(pipeline)
         sizes = chunk_sizes(settings, chosen, chunk_size)
-        log.info("fleet_db: reading %s with backend %s, chunks %s", describe(url), chosen, sizes)
+        log.info(
+            "fleet_db: reading %s with backend %s, chunks %s, updated_at up to %s "
+            "(the database's clock minus %.0f s)",
+            describe(url),
+            chosen,
+            sizes,
+            window.until.isoformat(),
+            lag.total_seconds(),
+        )
         summary = RunSummary(pipeline=PIPELINE_NAME, dataset=DATASET, inputs=len(TABLES))
         # Tables empty before this run are appended, and need no reconciliation: every key
         # in them was read from the source moments ago.
@@ -102,6 +119,7 @@ def run_fleet_db(
                 backend=chosen,
                 chunk_sizes=sizes,
                 first_load=first_load,
+                read_until=window.until,
             )
             _quiet_dlt_warnings()
             # Load files rotate at one chunk of rows, so each INSERT DuckDB runs is small.
@@ -131,6 +149,14 @@ def run_fleet_db(
                 for fleet_table in TABLES:
                     if fleet_table.name not in first_load:
                         hard_deleted += reconcile_table(engine, pipeline, fleet_table)
+            ahead = future_dated(engine, window.clock)
+        if ahead:
+            log.warning(
+                "fleet_db: %s stamped after the database's clock (%s): a writer's clock runs "
+                "ahead; they load once the clock passes them",
+                _rows(sum(ahead.values())),
+                ", ".join(f"{name} {count:,}" for name, count in ahead.items()),
+            )
         summary.rows_read = summary.rows_loaded = sum(counts.values())
         summary.load_ids = list(info.loads_ids)
         summary.seconds = time.monotonic() - started
@@ -139,6 +165,8 @@ def run_fleet_db(
             "backend": chosen,
             "per_table": ", ".join(f"{k}={v:,}" for k, v in sorted(counts.items())) or "none",
             "hard_deletes_found": hard_deleted,
+            "read_until": window.until.isoformat(timespec="seconds"),
+            "future_dated_rows": sum(ahead.values()),
         }
         if discarded:
             summary.extra["discarded_interrupted_loads"] = len(discarded)
@@ -203,6 +231,10 @@ def _empty_tables(pipeline: dlt.Pipeline) -> list[str]:
             f"loaded: {reason}"
         ) from exc
     return empty
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
 def _quiet_dlt_warnings() -> None:

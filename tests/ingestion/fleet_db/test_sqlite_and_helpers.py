@@ -112,3 +112,16 @@ def test_dsn_from_env_then_dlt_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOURCES__FLEET_DB__CREDENTIALS")
     with pytest.raises(ConfigurationError, match="no fleet database configured"):
         resolve_dsn()
+
+
+def test_cursor_lag_is_seconds_zero_or_more() -> None:
+    from datetime import timedelta
+
+    from ingestion.fleet_db.settings import CURSOR_LAG_ENV, cursor_lag
+
+    assert cursor_lag({}) == timedelta(seconds=300)
+    assert cursor_lag({CURSOR_LAG_ENV: "0"}) == timedelta(0)
+    assert cursor_lag({CURSOR_LAG_ENV: "90.5"}) == timedelta(seconds=90.5)
+    for bad in ("-1", "five", "nan", "inf"):
+        with pytest.raises(ConfigurationError, match=CURSOR_LAG_ENV):
+            cursor_lag({CURSOR_LAG_ENV: bad})
