@@ -5,6 +5,10 @@ module runs those binaries itself: ``initdb`` with a password for TCP logins, th
 as a child process listening on a free 127.0.0.1 port, so clients connect exactly as they would
 to a production server (password over TCP) and ``stop()`` ends exactly that process. As root,
 PostgreSQL refuses to run, so the server runs as pgserver's unprivileged ``pgserver`` user.
+
+pgserver's build has no SSL. A server with TLS (``tls=``) runs Debian's PostgreSQL instead
+(:func:`system_postgres_bin`, package ``postgresql``), with the certificate and key the caller
+made; with a client CA it also requires a client certificate on every TCP connection.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -22,6 +27,28 @@ from pathlib import Path
 from devservers.processes import ManagedServer, free_port, wait_for_port
 
 DEFAULT_PASSWORD = "tripline-dev-password"
+TLS_INSTALL_HINT = (
+    "PostgreSQL with SSL is not installed (pgserver's build has none): run 'sudo apt-get "
+    "update && sudo apt-get install -y postgresql' to enable the TLS tests"
+)
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """The server's certificate and key; ``client_ca`` makes client certificates mandatory."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+
+def system_postgres_bin() -> Path | None:
+    """Debian's PostgreSQL binaries (built with OpenSSL), the newest version, if installed."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found else None
 
 
 def _run_as() -> tuple[str | None, int | None, int | None]:
@@ -61,6 +88,14 @@ class PostgresServer(ManagedServer):
     def url(self, database: str, driver: str = "postgresql") -> str:
         return f"{driver}://postgres:{self.password}@127.0.0.1:{self.port}/{database}"
 
+    @property
+    def sockets(self) -> Path:
+        return self.root / "sockets"
+
+    def create_database(self, database: str) -> None:
+        """Create ``database`` unless it exists (as postgres, over the Unix socket)."""
+        _create_database(self, database)
+
 
 def start_postgres(
     root: Path | None = None,
@@ -68,12 +103,22 @@ def start_postgres(
     database: str = "fleet",
     settings: dict[str, str] | None = None,
     timeout: float = 60,
+    tls: ServerTls | None = None,
+    bin_dir: Path | None = None,
 ) -> PostgresServer:
-    """Initialise a cluster under ``root`` (a new temp dir by default) and start it on TCP."""
+    """Initialise a cluster under ``root`` (a new temp dir by default) and start it on TCP.
+
+    ``bin_dir``: PostgreSQL's binaries (default pgserver's; with ``tls``, Debian's).
+    """
     import pgserver  # type: ignore[import-untyped]
     from pgserver.utils import ensure_prefix_permissions  # type: ignore[import-untyped]
 
-    bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    if bin_dir is None and tls is not None:
+        bin_dir = system_postgres_bin()
+        if bin_dir is None:
+            raise RuntimeError(TLS_INSTALL_HINT)
+    if bin_dir is None:
+        bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
     owns_root = root is None
     root = Path(tempfile.mkdtemp(prefix="tripline-pg-")) if root is None else root
     root.mkdir(parents=True, exist_ok=True)
@@ -105,6 +150,7 @@ def start_postgres(
     )
     pwfile.unlink()
     port = free_port()
+    tls_options = _install_tls(root, pgdata, tls, uid, gid) if tls else {}
     options = {
         "listen_addresses": "127.0.0.1",
         "port": str(port),
@@ -114,6 +160,7 @@ def start_postgres(
         "full_page_writes": "off",
         "timezone": "UTC",
         "max_connections": "50",
+        **tls_options,
         **(settings or {}),
     }
     command = [str(bin_dir / "postgres"), "-D", str(pgdata)]
@@ -134,13 +181,47 @@ def start_postgres(
     return server
 
 
+def _install_tls(
+    root: Path, pgdata: Path, tls: ServerTls, uid: int | None, gid: int | None
+) -> dict[str, str]:
+    """Copy the certificate and key where the server user can read them; the settings."""
+    folder = root / "tls"
+    folder.mkdir(exist_ok=True)
+    files = {"cert": folder / "server.pem", "key": folder / "server.key"}
+    shutil.copyfile(tls.cert, files["cert"])
+    shutil.copyfile(tls.key, files["key"])
+    os.chmod(files["key"], 0o600)  # PostgreSQL refuses a key others can read
+    options = {
+        "ssl": "on",
+        "ssl_cert_file": str(files["cert"]),
+        "ssl_key_file": str(files["key"]),
+    }
+    if tls.client_ca is not None:
+        files["ca"] = folder / "client-ca.pem"
+        shutil.copyfile(tls.client_ca, files["ca"])
+        options["ssl_ca_file"] = str(files["ca"])
+        # TCP only with TLS, a password and a client certificate the CA signed.
+        (pgdata / "pg_hba.conf").write_text(
+            "local all all trust\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256 clientcert=verify-full\n"
+            "hostnossl all all 127.0.0.1/32 reject\n"
+        )
+    if uid is not None and gid is not None:
+        for path in (folder, *files.values(), pgdata / "pg_hba.conf"):
+            os.chown(path, uid, gid)
+    return options
+
+
 def _create_database(server: PostgresServer, database: str) -> None:
     import psycopg2
 
     deadline = time.monotonic() + 30
     while True:
         try:
-            connection = psycopg2.connect(server.url("postgres"))
+            # The Unix socket (trust): works whatever TCP demands (TLS, client certificates).
+            connection = psycopg2.connect(
+                host=str(server.sockets), port=server.port, user="postgres", dbname="postgres"
+            )
             break
         except psycopg2.OperationalError:
             if time.monotonic() > deadline:

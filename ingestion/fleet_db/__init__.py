@@ -23,7 +23,7 @@ from sqlalchemy.dialects import mysql
 
 from ingestion.fleet_db.copy_loader import PostgresCopyLoader
 from ingestion.fleet_db.cursor import read_up_to
-from ingestion.fleet_db.helpers import create_engine, parse_dsn
+from ingestion.fleet_db.helpers import connectorx_url, create_engine, parse_dsn
 from ingestion.fleet_db.schema import schema_for
 from ingestion.fleet_db.settings import (
     CURSOR_COLUMN,
@@ -118,12 +118,8 @@ def fleet_db(
     loader_class = PostgresCopyLoader if backend == "copy" else None
     backend_kwargs: dict[str, Any] = {}
     if backend == "connectorx":
-        # connectorx takes a plain URL: no SQLAlchemy driver, no query options.
-        plain = engine.url.set(drivername=engine.url.get_backend_name(), query={})
-        backend_kwargs = {
-            "return_type": "arrow_stream",
-            "conn": plain.render_as_string(hide_password=False),
-        }
+        # connectorx takes a URL without the SQLAlchemy driver; TLS settings stay in it.
+        backend_kwargs = {"return_type": "arrow_stream", "conn": connectorx_url(engine.url)}
     appended = set(first_load)
     for name in names:
         source = sql_database(

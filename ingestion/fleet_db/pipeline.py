@@ -27,10 +27,12 @@ from ingestion.fleet_db import fleet_db
 from ingestion.fleet_db.cursor import future_dated, read_window
 from ingestion.fleet_db.helpers import (
     check_connection,
+    connectorx_url,
     create_engine,
     describe,
     first_line,
     parse_dsn,
+    transport_warning,
 )
 from ingestion.fleet_db.reconcile import reconcile_table
 from ingestion.fleet_db.settings import (
@@ -89,14 +91,19 @@ def run_fleet_db(
     apply_dlt_budget(settings)  # before dlt sets up its logger: its warnings stay quiet
     url = parse_dsn(dsn)
     lag = cursor_lag()
+    weaker = transport_warning(url)
+    if weaker:
+        log.warning("fleet_db: %s (%s)", weaker, describe(url))
     engine = create_engine(url)
     started = time.monotonic()
     try:
-        check_connection(engine)
-        window = read_window(engine, lag)
         chosen = default_backend(engine) if backend == "auto" else backend
         if chosen in ("copy", "connectorx") and engine.dialect.name != "postgresql":
             raise SourceError(f"--backend {chosen} needs PostgreSQL here; use pyarrow")
+        if chosen == "connectorx":
+            connectorx_url(url)  # refuses TLS settings connectorx cannot honour, in one line
+        check_connection(engine)
+        window = read_window(engine, lag)
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
         discarded = recover_interrupted(pipeline)
         sizes = chunk_sizes(settings, chosen, chunk_size)
