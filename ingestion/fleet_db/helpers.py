@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from typing import IO, Any
+from urllib.parse import quote, quote_plus
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from ingestion.core import failures
 from ingestion.core.errors import ConfigurationError, SourceError
+from ingestion.core.redact import redact as core_redact
 from ingestion.fleet_db.settings import DSN_ENV
 
 _DRIVERS = {
@@ -33,24 +34,30 @@ _DRIVERS = {
     "mariadb+pymysql": "mysql+pymysql",
     "sqlite": "sqlite",
 }
-_SECRET_PATTERN = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 def redact(text: str, url: URL | None = None) -> str:
-    """``text`` with any password (of ``url``, or in any ``scheme://user:pw@`` form) masked."""
+    """``text`` with the DSN's password (decoded and encoded) and any credentials masked."""
+    secrets: list[str] = []
     if url is not None and url.password:
-        text = text.replace(str(url.password), "***")
-    return _SECRET_PATTERN.sub(r"\1***@", text)
+        password = str(url.password)
+        secrets = [password, quote(password, safe=""), quote_plus(password)]
+    return core_redact(text, secrets)
 
 
 def parse_dsn(dsn: str) -> URL:
     """A SQLAlchemy URL with Tripline's drivers, or a one-line error that shows no secret."""
     try:
         url = make_url(dsn.strip())
+        if url.host and "@" in url.host:
+            # An unencoded "@" in the password: its tail would be read as part of the host
+            # and shown in every message naming it.
+            raise ValueError("an '@' after the password")
     except Exception as exc:
         raise ConfigurationError(
-            f"cannot read the fleet database DSN ({redact(str(exc))}): use e.g. "
-            "postgresql://user:password@host:5432/fleet, mysql://… or sqlite:///path/fleet.db"
+            f"cannot read the fleet database DSN ({first_line(exc)}): use e.g. "
+            "postgresql://user:password@host:5432/fleet, mysql://… or sqlite:///path/fleet.db, "
+            "with '@', ':' and '/' in the password percent-encoded (%40, %3A, %2F)"
         ) from None
     driver = _DRIVERS.get(url.drivername, url.drivername)
     if not driver.startswith(("postgresql", "mysql", "sqlite")):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -32,6 +34,7 @@ from ingestion.fleet_db.helpers import (
     describe,
     first_line,
     parse_dsn,
+    redact,
     transport_warning,
 )
 from ingestion.fleet_db.reconcile import reconcile_table
@@ -131,8 +134,10 @@ def run_fleet_db(
             _quiet_dlt_warnings()
             # Load files rotate at one chunk of rows, so each INSERT DuckDB runs is small.
             rotation = {"DATA_WRITER__FILE_MAX_ITEMS": str(max(sizes.values()))}
+            # connectorx's Rust code (its panics, its pool's log) writes to fd 2 itself.
+            stderr = _stderr_redacted(url) if chosen == "connectorx" else contextlib.nullcontext()
             try:
-                with _scoped_environ(rotation):
+                with _scoped_environ(rotation), stderr:
                     normalized, info = _extract_normalize_load(pipeline, source, full_refresh)
             except PipelineStepFailed as exc:
                 raise _source_error(exc, url) from None
@@ -193,6 +198,35 @@ def _scoped_environ(values: dict[str, str]) -> Iterator[None]:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
+
+
+@contextlib.contextmanager
+def _stderr_redacted(url: sa.URL) -> Iterator[None]:
+    """File descriptor 2 through :func:`redact` for the block, line by line.
+
+    Native code (connectorx's Rust panic hook and connection pool) writes to fd 2 directly,
+    past Python's ``sys.stderr``; a pipe in its place lets every byte be redacted first.
+    """
+    sys.stderr.flush()
+    original = os.dup(2)
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "rb") as source, os.fdopen(os.dup(original), "wb", 0) as sink:
+            for line in source:
+                sink.write(redact(line.decode(errors="replace"), url).encode())
+
+    thread = threading.Thread(target=pump, name="stderr-redactor", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(original, 2)  # the pipe's last writer closes: the pump reads to its end
+        thread.join(10)
+        os.close(original)
 
 
 def _extract_normalize_load(

@@ -89,15 +89,17 @@ def test_reconciliation_refuses_to_mark_most_of_a_table(
 
 
 def test_dsn_forms_and_redaction() -> None:
-    assert parse_dsn("postgres://u:p@h/db").drivername == "postgresql+psycopg2"
-    assert parse_dsn("mariadb://u:p@h/db").drivername == "mysql+pymysql"
+    assert parse_dsn("postgres://u:p@localhost/db").drivername == "postgresql+psycopg2"
+    assert parse_dsn("mariadb://u:p@127.0.0.1/db").drivername == "mysql+pymysql"
     assert parse_dsn("sqlite:////tmp/x.db").drivername == "sqlite"
     with pytest.raises(ConfigurationError):
         parse_dsn("oracle://u:p@h/db")
     assert redact("failed for postgresql://me:hunter2@db:5432/x") == (
         "failed for postgresql://me:***@db:5432/x"
     )
-    assert "hunter2" not in redact("password hunter2 rejected", parse_dsn("mysql://a:hunter2@h/d"))
+    assert "hunter2" not in redact(
+        "password hunter2 rejected", parse_dsn("mysql://a:hunter2@localhost/d")
+    )
 
 
 def test_dsn_from_env_then_dlt_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
