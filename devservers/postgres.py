@@ -5,6 +5,9 @@ module runs those binaries itself: ``initdb`` with a password for TCP logins, th
 as a child process listening on a free 127.0.0.1 port, so clients connect exactly as they would
 to a production server (password over TCP) and ``stop()`` ends exactly that process. As root,
 PostgreSQL refuses to run, so the server runs as pgserver's unprivileged ``pgserver`` user.
+That user must reach the binaries and the data folder: from a clone in a private folder (mode
+0700, e.g. root's home) the binaries run from a shared copy (:func:`pgserver_bin`) and data
+folders go under a temp folder every user can pass through; parent folders are never opened up.
 
 pgserver's build has no SSL. A server with TLS (``tls=``) runs Debian's PostgreSQL instead
 (:func:`system_postgres_bin`, package ``postgresql``), with the certificate and key the caller
@@ -15,9 +18,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.metadata
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -110,25 +115,28 @@ def start_postgres(
 
     ``bin_dir``: PostgreSQL's binaries (default pgserver's; with ``tls``, Debian's).
     """
-    import pgserver  # type: ignore[import-untyped]
-    from pgserver.utils import ensure_prefix_permissions  # type: ignore[import-untyped]
-
+    user, uid, gid = _run_as()
     if bin_dir is None and tls is not None:
         bin_dir = system_postgres_bin()
         if bin_dir is None:
             raise RuntimeError(TLS_INSTALL_HINT)
     if bin_dir is None:
-        bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+        bin_dir = pgserver_bin(shared=user is not None)
     owns_root = root is None
-    root = Path(tempfile.mkdtemp(prefix="tripline-pg-")) if root is None else root
+    if root is None:
+        base = None if user is None else _data_base()
+        root = Path(tempfile.mkdtemp(prefix="tripline-pg-", dir=base))
     root.mkdir(parents=True, exist_ok=True)
-    user, uid, gid = _run_as()
+    if user is not None and not _reachable_by_others(root):
+        raise RuntimeError(
+            f"PostgreSQL runs as {user!r} and cannot reach {root}: a folder on the way is "
+            "private; choose a root under /tmp or /var/tmp"
+        )
     pgdata, sockets, log = root / "pgdata", root / "sockets", root / "postgres.log"
     pwfile = root / "pwfile"
     pwfile.write_text(password + "\n")
     sockets.mkdir(exist_ok=True)
     if uid is not None and gid is not None:
-        ensure_prefix_permissions(root)
         for path in (root, sockets, pwfile):
             os.chown(path, uid, gid)
     subprocess.run(
@@ -179,6 +187,83 @@ def start_postgres(
         server.stop()
         raise
     return server
+
+
+def pgserver_bin(shared: bool = False) -> Path:
+    """pgserver's ``bin`` folder; ``shared``: one another user can run from.
+
+    A clone in a private folder (mode 0700, e.g. root's home) keeps its venv, and so
+    pgserver's binaries, out of reach of the unprivileged user the server runs as. Then the
+    install (bin, lib, share: about 34 MB) is copied once into a folder every user can read,
+    ``/var/tmp/tripline-pgserver-<version>``, owned by us and writable by nobody else.
+    """
+    import pgserver  # type: ignore[import-untyped]
+
+    install = Path(pgserver.__file__).parent / "pginstall"
+    if not shared or _reachable_by_others(install / "bin" / "postgres"):
+        return install / "bin"
+    return _shared_copy(install) / "bin"
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether any user may pass through every folder up to ``path``."""
+    resolved = path.resolve()
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in resolved.parents)
+
+
+def _data_base() -> Path | None:
+    """Where a server running as another user can have its data folder."""
+    default = Path(tempfile.gettempdir())
+    if _reachable_by_others(default / "x"):
+        return None  # tempfile's own choice
+    return _shared_base()
+
+
+def _shared_base() -> Path:
+    for candidate in (Path("/var/tmp"), Path("/tmp")):
+        if candidate.is_dir() and _reachable_by_others(candidate / "x"):
+            return candidate
+    raise RuntimeError("neither /var/tmp nor /tmp can be reached by every user")
+
+
+def _ours_alone(path: Path) -> bool:
+    """A real folder we own that nobody else may write to (so it is safe to run from)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return False
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.geteuid()
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
+def _shared_copy(install: Path) -> Path:
+    version = importlib.metadata.version("pgserver")
+    target = _shared_base() / f"tripline-pgserver-{version}"
+    if _ours_alone(target) and (target / ".complete").is_file():
+        return target
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(install / part, staging / part, symlinks=True)
+    for folder, _, files in os.walk(staging):
+        os.chmod(folder, 0o755)
+        for name in files:
+            file = Path(folder) / name
+            if not file.is_symlink():
+                os.chmod(file, 0o755 if os.access(file, os.X_OK) else 0o644)
+    (staging / ".complete").write_text(f"pgserver {version} from {install}\n")
+    try:
+        os.rename(staging, target)  # atomic: two starts at once both end up with one copy
+    except OSError:
+        if _ours_alone(target) and (target / ".complete").is_file():
+            shutil.rmtree(staging, ignore_errors=True)
+            return target
+        # Someone else's folder under that name: run from our own copy, removed at exit.
+        atexit.register(shutil.rmtree, staging, ignore_errors=True)
+        return staging
+    return target
 
 
 def _install_tls(
