@@ -202,7 +202,7 @@ def pgserver_bin(shared: bool = False) -> Path:
     install = Path(pgserver.__file__).parent / "pginstall"
     if not shared or _reachable_by_others(install / "bin" / "postgres"):
         return install / "bin"
-    return _shared_copy(install) / "bin"
+    return _shared_copy(install) / "pgserver" / "pginstall" / "bin"
 
 
 def _reachable_by_others(path: Path) -> bool:
@@ -239,25 +239,34 @@ def _ours_alone(path: Path) -> bool:
     )
 
 
+# Written last, so a copy cut short is never used; named after the layout it completes.
+_COMPLETE = "pgserver/pginstall/.complete"
+
+
 def _shared_copy(install: Path) -> Path:
     version = importlib.metadata.version("pgserver")
     target = _shared_base() / f"tripline-pgserver-{version}"
-    if _ours_alone(target) and (target / ".complete").is_file():
+    if _ours_alone(target) and (target / _COMPLETE).is_file():
         return target
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    # The same layout as site-packages: the binaries find their vendored libpq through
+    # RPATH $ORIGIN/../../../pgserver.libs.
     for part in ("bin", "lib", "share"):
-        shutil.copytree(install / part, staging / part, symlinks=True)
+        shutil.copytree(install / part, staging / "pgserver" / "pginstall" / part, symlinks=True)
+    libs = install.parent.parent / "pgserver.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, staging / "pgserver.libs", symlinks=True)
     for folder, _, files in os.walk(staging):
         os.chmod(folder, 0o755)
         for name in files:
             file = Path(folder) / name
             if not file.is_symlink():
                 os.chmod(file, 0o755 if os.access(file, os.X_OK) else 0o644)
-    (staging / ".complete").write_text(f"pgserver {version} from {install}\n")
+    (staging / _COMPLETE).write_text(f"pgserver {version} from {install}\n")
     try:
         os.rename(staging, target)  # atomic: two starts at once both end up with one copy
     except OSError:
-        if _ours_alone(target) and (target / ".complete").is_file():
+        if _ours_alone(target) and (target / _COMPLETE).is_file():
             shutil.rmtree(staging, ignore_errors=True)
             return target
         # Someone else's folder under that name: run from our own copy, removed at exit.
