@@ -253,8 +253,12 @@ def describe(url: URL) -> str:
 
 
 def first_line(exc: BaseException, url: URL | None = None) -> str:
-    """The first line of an error's message (``ingestion.core.failures``), secrets masked."""
-    return redact(failures.first_line(exc), url)
+    """The first line of an error's message (``ingestion.core.failures``), secrets masked.
+
+    Masked before the line is cut to length: a secret cut in half is no longer recognised.
+    """
+    text = redact(str(exc), url)
+    return failures.first_line(Exception(text)) if text.strip() else type(exc).__name__
 
 
 def pg_copy(engine: sa.Engine, sql: str, stream: IO[bytes], commit: bool = False) -> None:

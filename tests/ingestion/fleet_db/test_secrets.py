@@ -94,3 +94,13 @@ def test_redact_masks_urls_and_password_values() -> None:
     # The DSN's own password goes wherever it appears, encoded or not.
     url = parse_dsn(f"postgresql://u:{quote('s3cr@t/x', safe='')}@127.0.0.1/d")
     assert "s3cr@t/x" not in redact_dsn("rejected s3cr@t/x", url)
+
+
+def test_a_long_message_is_masked_before_it_is_cut() -> None:
+    from ingestion.fleet_db.helpers import first_line
+
+    url = parse_dsn(f"postgresql://u:{PLANTED_PASSWORD}@127.0.0.1/d")
+    # The password straddles the 300th character, where a line is cut.
+    message = "x" * 280 + f" postgresql://u:{PLANTED_PASSWORD}@127.0.0.1/d failed"
+    line = first_line(RuntimeError(message), url)
+    assert PLANTED_PASSWORD[:4] not in line and len(line) <= 300
