@@ -151,10 +151,12 @@ def _partial(failed: list[str]) -> TriplineError:
 
 
 def _report(exc: BaseException, debug: bool) -> None:
+    from ingestion.core.redact import redact  # no credential in a message or a traceback
+
     if debug:
-        traceback.print_exc()
+        print(redact(traceback.format_exc()), end="", file=sys.stderr)
     message = first_line(exc) if isinstance(exc, TriplineError) else describe_failure(exc)
-    print(f"tripline: error: {message}", file=sys.stderr)
+    print(f"tripline: error: {redact(message)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import errno
 
+from ingestion.core.redact import redact
+
 MAX_LINE = 300
 
 _DISK_FULL = ("no space left on device", "disk is full", "could not write all bytes")
@@ -36,11 +38,16 @@ def cause_chain(exc: BaseException) -> list[BaseException]:
     return chain
 
 
+def _cut(line: str) -> str:
+    """At most ``MAX_LINE`` characters, masked first: a cut must not split a secret."""
+    return redact(line.strip())[:MAX_LINE]
+
+
 def first_line(exc: BaseException) -> str:
     """The first non-empty line of ``exc``'s message, else its type's name."""
     for line in str(exc).splitlines():
         if line.strip():
-            return line.strip()[:MAX_LINE]
+            return _cut(line)
     return type(exc).__name__
 
 
@@ -50,8 +57,8 @@ def innermost_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(root).splitlines() if line.strip()]
     for line in lines:
         if "error" in line.lower():
-            return line[:MAX_LINE]
-    return lines[0][:MAX_LINE] if lines else type(root).__name__
+            return _cut(line)
+    return _cut(lines[0]) if lines else type(root).__name__
 
 
 def kind_of(exc: BaseException) -> str | None:

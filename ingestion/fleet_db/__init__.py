@@ -9,6 +9,7 @@ reconciliation (:mod:`ingestion.fleet_db.reconcile`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import dlt
@@ -21,11 +22,11 @@ from dlt.sources.sql_database import sql_database
 from sqlalchemy.dialects import mysql
 
 from ingestion.fleet_db.copy_loader import PostgresCopyLoader
-from ingestion.fleet_db.helpers import create_engine, parse_dsn
+from ingestion.fleet_db.cursor import read_up_to
+from ingestion.fleet_db.helpers import connectorx_url, create_engine, parse_dsn
 from ingestion.fleet_db.schema import schema_for
 from ingestion.fleet_db.settings import (
     CURSOR_COLUMN,
-    CURSOR_LAG_SECONDS,
     HARD_DELETE_COLUMN,
     TABLE_NAMES,
     table,
@@ -86,6 +87,7 @@ def fleet_db(
     chunk_sizes: dict[str, int] | None = None,
     tables: Iterable[str] = TABLE_NAMES,
     first_load: Iterable[str] = (),
+    read_until: datetime | None = None,
 ) -> Iterable[DltResource]:
     """One incremental, merging resource per fleet table.
 
@@ -99,6 +101,8 @@ def fleet_db(
         first_load: tables with no rows in the destination yet: they are appended, which
             gives the same result as a merge (the source's keys are unique) without the
             staging copy and the delete-insert of millions of rows.
+        read_until: the last ``updated_at`` this run reads (the database's clock minus the
+            lag, :mod:`ingestion.fleet_db.cursor`); ``None`` reads up to the newest row.
 
     Returns:
         The resources, one per table, named like the tables.
@@ -114,12 +118,8 @@ def fleet_db(
     loader_class = PostgresCopyLoader if backend == "copy" else None
     backend_kwargs: dict[str, Any] = {}
     if backend == "connectorx":
-        # connectorx takes a plain URL: no SQLAlchemy driver, no query options.
-        plain = engine.url.set(drivername=engine.url.get_backend_name(), query={})
-        backend_kwargs = {
-            "return_type": "arrow_stream",
-            "conn": plain.render_as_string(hide_password=False),
-        }
+        # connectorx takes a URL without the SQLAlchemy driver; TLS settings stay in it.
+        backend_kwargs = {"return_type": "arrow_stream", "conn": connectorx_url(engine.url)}
     appended = set(first_load)
     for name in names:
         source = sql_database(
@@ -133,14 +133,14 @@ def fleet_db(
             table_adapter_callback=json_as_text,
             backend_kwargs=backend_kwargs,
             table_loader_class=loader_class,
+            query_adapter_callback=None if read_until is None else read_up_to(read_until),
         )
         resource = source.resources[name]
         resource.apply_hints(
             primary_key=table(name).primary_key,
             write_disposition=APPEND if name in appended else MERGE,
-            incremental=dlt.sources.incremental(
-                CURSOR_COLUMN, lag=CURSOR_LAG_SECONDS, range_start="closed"
-            ),
+            # > last: every row up to the last cursor was committed when it was read.
+            incremental=dlt.sources.incremental(CURSOR_COLUMN, range_start="open"),
             columns=[{"name": "equipment", "data_type": "json"}] if name == "vehicles" else None,
         )
         yield resource.add_map(_with_tripline_columns)

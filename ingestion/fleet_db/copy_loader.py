@@ -75,13 +75,17 @@ class PostgresCopyLoader(BaseTableLoader):
                         pending, rows = [], 0
                 if rows:
                     yield pa.Table.from_batches(pending, schema=reader.schema)
-        except pa.ArrowInvalid:
-            if not failure:
-                raise
+        except pa.ArrowInvalid as exc:
+            parse_error = exc  # judged once the COPY has ended: its failure comes first
+        else:
+            parse_error = None
         finally:
             thread.join()
         if failure:
             raise failure[0]
+        # No rows at all (nothing changed since the last run) is an empty stream to Arrow.
+        if parse_error is not None and not str(parse_error).startswith("Empty CSV file"):
+            raise parse_error
 
     def _arrow_schema(self) -> pa.Schema:
         fields = []

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from ingestion.core.destination import tables_with_column
 from ingestion.core.errors import SourceError
 from ingestion.fleet_db.helpers import pg_copy
 from ingestion.fleet_db.schema import schema_for
@@ -49,7 +50,7 @@ def reconcile_table(
     source = sa.table(fleet_table.name, sa.column(key), schema=schema_for(engine))
     with pipeline.sql_client() as client:
         target = client.make_qualified_table_name(fleet_table.name)
-        if not _has_column(client, fleet_table.name, HARD_DELETE_COLUMN):
+        if fleet_table.name not in tables_with_column(client, HARD_DELETE_COLUMN):
             return 0  # nothing loaded yet
         duck = client.native_connection
         low, high, total = duck.execute(
@@ -117,17 +118,6 @@ def _copy_keys(engine: sa.Engine, query: sa.Select[Any]) -> Iterator[pa.Table]:
         )
         for batch in reader:
             yield pa.Table.from_batches([batch])
-
-
-def _has_column(client: object, table_name: str, column: str) -> bool:
-    rows = client.execute_sql(  # type: ignore[attr-defined]
-        "select count(*) from information_schema.columns where table_schema = %s "
-        "and table_name = %s and column_name = %s",
-        client.dataset_name,  # type: ignore[attr-defined]
-        table_name,
-        column,
-    )
-    return bool(rows and rows[0][0])
 
 
 def _scalar(duck: object, sql: str) -> int:

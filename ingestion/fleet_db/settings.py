@@ -9,7 +9,13 @@ primary key.
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+
+from ingestion.core.errors import ConfigurationError
 
 PIPELINE_NAME = "fleet_db"
 DATASET = "raw_fleet_db"
@@ -21,10 +27,13 @@ HARD_DELETE_COLUMN = "_fleet_db_hard_deleted_at"
 # Reconciliation refuses to mark more than this share of a table as deleted in one run: a
 # source that suddenly returns (almost) no keys is far likelier a wrong DSN than a purge.
 MAX_HARD_DELETE_SHARE = 0.5
-# Rows before ``max(updated_at)`` of the previous run that are read again. A writer whose
-# transaction committed late can stamp ``updated_at`` slightly before rows already loaded; the
-# merge on the primary key makes re-reading them harmless.
-CURSOR_LAG_SECONDS = 300
+# Each run reads ``updated_at`` up to the database's clock minus this lag (and above the last
+# cursor). A row becomes visible when its transaction commits but carries the stamp it was
+# given before (PostgreSQL's ``now()`` is the transaction's start): rows younger than the lag
+# are left for the next run, so a transaction shorter than the lag is never skipped, and a row
+# stamped in the future cannot move the cursor past rows not yet written.
+CURSOR_LAG_ENV = "TRIPLINE_FLEET_DB_CURSOR_LAG_SECONDS"
+DEFAULT_CURSOR_LAG_SECONDS = 300
 
 BACKENDS = ("copy", "pyarrow", "connectorx")
 
@@ -56,3 +65,23 @@ def table(name: str) -> FleetTable:
         if candidate.name == name:
             return candidate
     raise KeyError(name)
+
+
+def cursor_lag(environ: Mapping[str, str] | None = None) -> timedelta:
+    """``TRIPLINE_FLEET_DB_CURSOR_LAG_SECONDS`` (default 300): how far behind the database's
+    clock each run stops reading."""
+    env = os.environ if environ is None else environ
+    raw = env.get(CURSOR_LAG_ENV, "").strip()
+    if not raw:
+        return timedelta(seconds=DEFAULT_CURSOR_LAG_SECONDS)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigurationError(
+            f"{CURSOR_LAG_ENV}={raw!r} must be a number of seconds, 0 or more "
+            f"(default {DEFAULT_CURSOR_LAG_SECONDS}: longer than the fleet database's longest "
+            "write transaction)"
+        )
+    return timedelta(seconds=seconds)

@@ -89,15 +89,17 @@ def test_reconciliation_refuses_to_mark_most_of_a_table(
 
 
 def test_dsn_forms_and_redaction() -> None:
-    assert parse_dsn("postgres://u:p@h/db").drivername == "postgresql+psycopg2"
-    assert parse_dsn("mariadb://u:p@h/db").drivername == "mysql+pymysql"
+    assert parse_dsn("postgres://u:p@localhost/db").drivername == "postgresql+psycopg2"
+    assert parse_dsn("mariadb://u:p@127.0.0.1/db").drivername == "mysql+pymysql"
     assert parse_dsn("sqlite:////tmp/x.db").drivername == "sqlite"
     with pytest.raises(ConfigurationError):
         parse_dsn("oracle://u:p@h/db")
     assert redact("failed for postgresql://me:hunter2@db:5432/x") == (
         "failed for postgresql://me:***@db:5432/x"
     )
-    assert "hunter2" not in redact("password hunter2 rejected", parse_dsn("mysql://a:hunter2@h/d"))
+    assert "hunter2" not in redact(
+        "password hunter2 rejected", parse_dsn("mysql://a:hunter2@localhost/d")
+    )
 
 
 def test_dsn_from_env_then_dlt_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,3 +114,16 @@ def test_dsn_from_env_then_dlt_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOURCES__FLEET_DB__CREDENTIALS")
     with pytest.raises(ConfigurationError, match="no fleet database configured"):
         resolve_dsn()
+
+
+def test_cursor_lag_is_seconds_zero_or_more() -> None:
+    from datetime import timedelta
+
+    from ingestion.fleet_db.settings import CURSOR_LAG_ENV, cursor_lag
+
+    assert cursor_lag({}) == timedelta(seconds=300)
+    assert cursor_lag({CURSOR_LAG_ENV: "0"}) == timedelta(0)
+    assert cursor_lag({CURSOR_LAG_ENV: "90.5"}) == timedelta(seconds=90.5)
+    for bad in ("-1", "five", "nan", "inf"):
+        with pytest.raises(ConfigurationError, match=CURSOR_LAG_ENV):
+            cursor_lag({CURSOR_LAG_ENV: bad})
