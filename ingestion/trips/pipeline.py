@@ -1,234 +1,104 @@
-"""The ``trips`` pipeline: every TLC file of a source into ``raw_tlc``, one load per file.
+"""The ``trips`` pipeline: every TLC file of a source into ``raw_tlc``, in checked loads.
 
-One dlt load per file keeps every unit of work small and committed on its own: a crash or a
-bad file costs at most that file. A run, under the warehouse lease:
+A run, under the warehouse lease:
 
 1. makes the destination the only truth (``recover_interrupted``), then checks the state's
    claims against the rows (``ingestion.trips.claims``);
 2. with ``--full-refresh``, drops the tables and commits an empty state as a load of its own;
-3. for each file whose (service, month) is not claimed with the same fingerprint: counts its
-   rows as the file itself says, loads it on the ``strict`` route and, when some row does not
-   parse or holds a value its column cannot, on the ``quarantine`` route instead;
-4. checks what landed under the new load id against the file's own count — a mismatch
-   retracts the load — and only then deletes the rows of the version it replaces.
+3. takes every file whose (service, month) is not claimed with the same fingerprint, in
+   batches (``ingestion.trips.loads``): while one batch loads, the next one is downloaded and
+   counted (its files' own row counts);
+4. loads a batch strictly in one dlt load; a batch that fails is undone and its files load
+   one by one, strict or through the quarantine;
+5. checks what landed against each file's own count — a mismatch retracts the load — and only
+   then deletes the rows of the versions it replaces.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dlt
 
-from ingestion.core.errors import DestinationError, SourceError, TriplineError
-from ingestion.core.failures import describe_failure, kind_of
-from ingestion.core.logs import dlt_muted, get_logger
+from ingestion.core.budget import GIB, MIB
+from ingestion.core.errors import DestinationError, TriplineError
+from ingestion.core.failures import describe_failure
+from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
-from ingestion.core.pipeline import open_pipeline, recover_interrupted, retract_load
+from ingestion.core.pipeline import open_pipeline, recover_interrupted
+from ingestion.core.progress import Progress
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
-from ingestion.trips.claims import (
-    FileClaim,
-    check_claims,
-    count_rows,
-    delete_superseded,
-    read_claims,
-    tables_of,
-)
-from ingestion.trips.files import SourceFile, discover, local_fingerprint, stage
+from ingestion.trips.claims import FileClaim, check_claims, read_claims
+from ingestion.trips.files import SourceFile, discover, stage
+from ingestion.trips.loads import FileOutcome, Staged, load_batch, load_file
 from ingestion.trips.months import Month
-from ingestion.trips.reader import (
-    Quarantined,
-    file_row_count,
-    good_rows_sql,
-    quarantine,
-    rejects_sql,
-    strict_sql,
-)
-from ingestion.trips.source import tlc_file, tlc_reset
+from ingestion.trips.reader import file_row_count
+from ingestion.trips.source import tlc_reset
 
 PIPELINE_NAME = "trips"
 DATASET = "raw_tlc"
-STRICT, QUARANTINE = "strict", "quarantine"
-HEARTBEAT_SECONDS = 15.0
+# A batch is one dlt load: at most this many files and bytes (a failed batch is loaded again
+# file by file, and remote files of a batch sit on local disk together).
+BATCH_FILES = 16
+BATCH_BYTES = 2 * GIB
 
 log = get_logger("trips")
 
 
-@dataclass
-class FileOutcome:
-    file: SourceFile
-    route: str = ""
-    rows_read: int = 0  # the file's own count
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    seconds: float = 0.0
-    load_id: str = ""
-    error: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-def _configure_dlt() -> None:
+def _configure_dlt(settings: Settings) -> None:
     """dlt settings for this pipeline only (``TRIPS__…``: other pipelines keep theirs)."""
     prefix = f"{PIPELINE_NAME.upper()}__"
     for key, value in {
         # A job that fails on bad data will fail again: give up at once and quarantine.
         "LOAD__RAISE_ON_MAX_RETRIES": "1",
         "LOAD__DELETE_COMPLETED_JOBS": "true",
+        # The files of a batch load side by side, as many at once as DuckDB has threads.
+        "LOAD__WORKERS": str(settings.budget.duckdb_threads),
         # dlt writes the load id into every row of a SQL model item.
         "NORMALIZE__MODEL_NORMALIZER__ADD_DLT_LOAD_ID": "true",
     }.items():
         os.environ.setdefault(prefix + key, value)
 
 
-class _Heartbeat:
-    """Logs progress every few seconds while one long file loads."""
-
-    def __init__(self, label: str, memory: PeakTreeMemory) -> None:
-        self._label, self._memory = label, memory
-        self._stop = threading.Event()
-        self._started = time.perf_counter()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            log.info(
-                "  ... %s: %.0f s, peak memory so far %.0f MB",
-                self._label,
-                time.perf_counter() - self._started,
-                self._memory.peak_bytes / 2**20,
-            )
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+def batches(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
+    """``files`` in order, grouped into batches of at most BATCH_FILES and BATCH_BYTES."""
+    batch: list[SourceFile] = []
+    size = 0
+    for file in files:
+        if batch and (len(batch) == BATCH_FILES or size + file.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(file)
+        size += file.size
+    if batch:
+        yield batch
 
 
-class LandedCountError(SourceError):
-    """What landed under a load id differs from what was read: the load was retracted."""
+@dataclass
+class _Prepared:
+    """A batch downloaded and counted, and the files of it that could not be."""
+
+    staged: list[Staged] = field(default_factory=list)
+    failed: list[tuple[SourceFile, str]] = field(default_factory=list)
 
 
-def _claim(file: SourceFile, route: str, rows: int, rejected: int) -> FileClaim:
-    return FileClaim(file.kind.identity, file.name, file.fingerprint, route, "", rows, rejected)
-
-
-def _load(pipeline: dlt.Pipeline, claim: FileClaim, rows: str | None, rejects: str | None) -> str:
-    """Run one load; check what landed against the claim, retracting it when it differs."""
-    info = pipeline.run(tlc_file(claim, claim.kind.schema, rows, rejects))
-    load_id = info.loads_ids[-1]
-    table, rejects_table = tables_of(claim)
-    counts = count_rows(pipeline, [t for t in (table, rejects_table) if t], load_id)
-    landed = counts.get((table, claim.name, load_id), 0)
-    landed_rejects = counts.get((rejects_table, claim.name, load_id), 0) if rejects_table else 0
-    if (landed, landed_rejects) != (claim.rows, claim.rejected):
-        retract_load(pipeline, load_id)
-        raise LandedCountError(
-            f"{claim.name}: {landed:,} rows and {landed_rejects:,} rejects landed where "
-            f"{claim.rows:,} and {claim.rejected:,} were read; the load was undone"
-        )
-    return load_id
-
-
-def _strict(
-    pipeline: dlt.Pipeline, file: SourceFile, local: Path, expected: int, settings: Settings
-) -> str:
-    sql = strict_sql(local, file.kind, file.name, settings)
-    return _load(pipeline, _claim(file, STRICT, expected, 0), sql, None)
-
-
-def _quarantined(
-    pipeline: dlt.Pipeline, file: SourceFile, local: Path, expected: int, settings: Settings
-) -> tuple[str, Quarantined]:
-    work_dir = settings.temp_directory / "trips" / f"{file.name}.{os.getpid()}"
-    shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        parsed = quarantine(local, file.kind, file.name, work_dir, settings)
-        if parsed.rows_good + parsed.rows_rejected != expected:
-            raise SourceError(
-                f"{file.name}: the file has {expected:,} rows but DuckDB read "
-                f"{parsed.rows_good:,} and rejected {parsed.rows_rejected:,}; nothing loaded"
-            )
-        claim = _claim(file, QUARANTINE, parsed.rows_good, parsed.rows_rejected)
-        load_id = _load(pipeline, claim, good_rows_sql(parsed), rejects_sql(parsed))
-        return load_id, parsed
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def load_file(
-    pipeline: dlt.Pipeline, file: SourceFile, settings: Settings, replaces: bool
-) -> FileOutcome:
-    """Stage, count, load (strict, else quarantine) and check one file; raise on failure.
-
-    ``replaces``: the warehouse holds rows of this (service, month). They keep their rows
-    and claim until the new version has landed and been checked, and only then go; a
-    failed load leaves them as they were.
-    """
-    started = time.perf_counter()
-    local = stage(file, settings.temp_directory / "staging")
-    try:
-        expected = file_row_count(local, file.kind, file.name, settings)
-        outcome = FileOutcome(file, rows_read=expected)
+def _prepare(batch: list[SourceFile], present: set[str], settings: Settings) -> _Prepared:
+    """Stage (download) and count every file of ``batch``; a file that fails fails alone."""
+    prepared = _Prepared()
+    for file in batch:
         try:
-            with dlt_muted():  # a failure here is expected now and then, and handled
-                outcome.load_id = _strict(pipeline, file, local, expected, settings)
-            outcome.route, outcome.rows_loaded = STRICT, expected
-        except LandedCountError:
-            raise  # not a parse problem: the file fails, and loads again next run
-        except Exception as exc:  # a row or value that does not parse: quarantine it
-            if isinstance(exc, DestinationError) or kind_of(exc) in ("disk full", "locked"):
-                raise DestinationError(describe_failure(exc)) from exc
-            _fall_back(pipeline, file, exc)
-            outcome = _quarantine_outcome(pipeline, file, local, expected, settings, outcome)
-        if not file.is_remote and local_fingerprint(local) != file.fingerprint:
-            retract_load(pipeline, outcome.load_id)
-            raise SourceError(
-                f"{file.name} changed while it was read (is it still being written?); "
-                "the load was undone, run again once the file is complete"
-            )
-    finally:
-        if file.is_remote:
-            local.unlink(missing_ok=True)
-    if replaces:
-        claim = FileClaim(file.kind.identity, file.name, file.fingerprint, outcome.route,
-                          outcome.load_id)  # fmt: skip
-        replaced = delete_superseded(pipeline, claim)
-        outcome.notes.append(f"replaced {replaced:,} rows of the earlier version")
-    outcome.seconds = time.perf_counter() - started
-    return outcome
-
-
-def _fall_back(pipeline: dlt.Pipeline, file: SourceFile, exc: BaseException) -> None:
-    log.info(
-        "  %s does not load strictly (%s); quarantining bad rows",
-        file.name,
-        describe_failure(exc),
-    )
-    recover_interrupted(pipeline, after_failure=True)
-
-
-def _quarantine_outcome(
-    pipeline: dlt.Pipeline,
-    file: SourceFile,
-    local: Path,
-    expected: int,
-    settings: Settings,
-    outcome: FileOutcome,
-) -> FileOutcome:
-    outcome.load_id, parsed = _quarantined(pipeline, file, local, expected, settings)
-    outcome.route = QUARANTINE
-    outcome.rows_loaded, outcome.rows_rejected = parsed.rows_good, parsed.rows_rejected
-    return outcome
+            local = stage(file, settings.temp_directory / "staging")
+            rows = file_row_count(local, file.kind, file.name, settings)
+        except Exception as exc:
+            prepared.failed.append((file, describe_failure(exc)))
+            continue
+        prepared.staged.append(Staged(file, local, rows, file.kind.identity in present))
+    return prepared
 
 
 def _full_refresh(pipeline: dlt.Pipeline) -> None:
@@ -263,7 +133,7 @@ def run_trips(
     full_refresh: bool = False,
 ) -> tuple[RunSummary, list[FileOutcome]]:
     """Load every TLC file at ``source`` whose (service, month) is new or changed."""
-    _configure_dlt()
+    _configure_dlt(settings)
     summary = RunSummary(PIPELINE_NAME, DATASET)
     outcomes: list[FileOutcome] = []
     started = time.perf_counter()
@@ -284,8 +154,7 @@ def run_trips(
         if full_refresh:
             _full_refresh(pipeline)
         checked = check_claims(pipeline, read_claims(pipeline))
-        claims = checked.held
-        todo = [f for f in discovery.files if _needs_load(f, claims.get(f.kind.identity))]
+        todo = [f for f in discovery.files if _needs_load(f, checked.held.get(f.kind.identity))]
         summary.skipped_inputs = len(discovery.files) - len(todo)
         log.info(
             "trips: %d file(s) at %s, %d already loaded and unchanged, %d to load",
@@ -294,38 +163,135 @@ def run_trips(
             summary.skipped_inputs,
             len(todo),
         )
-        for index, file in enumerate(todo, start=1):
-            label = f"[{index}/{len(todo)}] {file.name} ({file.size / 2**20:,.1f} MB)"
-            previous = claims.get(file.kind.identity)
-            log.info("%s: loading%s", label, _why(file, previous))
-            try:
-                with _Heartbeat(label, memory):
-                    replaces = file.kind.identity in checked.present
-                    outcome = load_file(pipeline, file, settings, replaces)
-            except Exception as exc:
-                recover_interrupted(pipeline, after_failure=True)
-                outcome = FileOutcome(file, error=describe_failure(exc))
-                summary.failed_inputs.append(f"{file.name}: {outcome.error}")
-                log.error("%s: FAILED: %s", label, outcome.error)
-                outcomes.append(outcome)
-                if isinstance(exc, DestinationError):
-                    break  # the warehouse itself failed: the next files would too
-                continue
-            outcomes.append(outcome)
-            _add(summary, outcome)
-            log.info(
-                "%s: %s rows read, %s loaded, %s rejected, %.1f s (%s route)%s",
-                label,
-                f"{outcome.rows_read:,}",
-                f"{outcome.rows_loaded:,}",
-                f"{outcome.rows_rejected:,}",
-                outcome.seconds,
-                outcome.route,
-                "".join(f"; {note}" for note in outcome.notes),
-            )
+        labels = {
+            f.name: f"[{i}/{len(todo)}] {f.name} ({f.size / MIB:,.1f} MB)"
+            for i, f in enumerate(todo, start=1)
+        }
+        total = sum(f.size for f in todo)
+        with (
+            Progress("trips", total, memory, settings.log_format) as progress,
+            ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch,
+        ):
+            planned = list(batches(todo))
+            upcoming: Future[_Prepared] | None = None
+            if planned:
+                upcoming = prefetch.submit(_prepare, planned[0], checked.present, settings)
+            for number, batch in enumerate(planned):
+                assert upcoming is not None
+                progress.start(_unit(batch, todo), sum(f.size for f in batch), "download")
+                prepared = upcoming.result()
+                if number + 1 < len(planned):  # the next batch downloads while this one loads
+                    upcoming = prefetch.submit(
+                        _prepare, planned[number + 1], checked.present, settings
+                    )
+                for file in batch:
+                    log.info("%s: loading%s", labels[file.name],
+                             _why(file, checked.held.get(file.kind.identity)))  # fmt: skip
+                for file, error in prepared.failed:
+                    _failed(summary, outcomes, labels[file.name], FileOutcome(file, error=error))
+                progress.phase("load")
+                stopped = _load_prepared(pipeline, prepared.staged, settings, summary, outcomes,
+                                         labels)  # fmt: skip
+                progress.finish()
+                if stopped:
+                    break
     summary.seconds = time.perf_counter() - started
     summary.peak_memory_bytes = memory.peak_bytes
     return summary, outcomes
+
+
+def _load_prepared(
+    pipeline: dlt.Pipeline,
+    staged: list[Staged],
+    settings: Settings,
+    summary: RunSummary,
+    outcomes: list[FileOutcome],
+    labels: dict[str, str],
+) -> bool:
+    """Load one prepared batch (falling back to one file at a time); True when the
+    warehouse itself failed and the run must stop."""
+    try:
+        done = load_batch(pipeline, staged, settings) if len(staged) > 1 else None
+    except DestinationError as exc:
+        _give_up(pipeline, staged, summary, outcomes, labels, exc)
+        return True
+    except Exception as exc:
+        log.info(
+            "  the batch of %d files did not load as one (%s); loading them one by one",
+            len(staged),
+            describe_failure(exc),
+        )
+        recover_interrupted(pipeline, after_failure=True)
+        done = None
+    try:
+        if done is not None:
+            for outcome in done:
+                _loaded(summary, outcomes, labels[outcome.file.name], outcome)
+            return False
+        for position, item in enumerate(staged):
+            try:
+                outcome = load_file(pipeline, item, settings)
+            except Exception as exc:
+                recover_interrupted(pipeline, after_failure=True)
+                _failed(summary, outcomes, labels[item.file.name],
+                        FileOutcome(item.file, error=describe_failure(exc)))  # fmt: skip
+                if isinstance(exc, DestinationError):
+                    _give_up(pipeline, staged[position + 1 :], summary, outcomes, labels, exc)
+                    return True  # the warehouse itself failed: the next files would too
+                continue
+            _loaded(summary, outcomes, labels[item.file.name], outcome)
+        return False
+    finally:
+        for item in staged:
+            if item.file.is_remote:
+                item.local.unlink(missing_ok=True)
+
+
+def _give_up(
+    pipeline: dlt.Pipeline,
+    staged: Sequence[Staged],
+    summary: RunSummary,
+    outcomes: list[FileOutcome],
+    labels: dict[str, str],
+    exc: BaseException,
+) -> None:
+    recover_interrupted(pipeline, after_failure=True)
+    for item in staged:
+        _failed(summary, outcomes, labels[item.file.name],
+                FileOutcome(item.file, error=describe_failure(exc)))  # fmt: skip
+
+
+def _failed(
+    summary: RunSummary, outcomes: list[FileOutcome], label: str, outcome: FileOutcome
+) -> None:
+    outcomes.append(outcome)
+    summary.failed_inputs.append(f"{outcome.file.name}: {outcome.error}")
+    log.error("%s: FAILED: %s", label, outcome.error)
+
+
+def _loaded(
+    summary: RunSummary, outcomes: list[FileOutcome], label: str, outcome: FileOutcome
+) -> None:
+    outcomes.append(outcome)
+    _add(summary, outcome)
+    log.info(
+        "%s: %s rows read, %s loaded, %s rejected, %.1f s (%s route)%s",
+        label,
+        f"{outcome.rows_read:,}",
+        f"{outcome.rows_loaded:,}",
+        f"{outcome.rows_rejected:,}",
+        outcome.seconds,
+        outcome.route,
+        "".join(f"; {note}" for note in outcome.notes),
+    )
+
+
+def _unit(batch: list[SourceFile], todo: list[SourceFile]) -> str:
+    """``[3/13] name`` for one file, ``[2-13/13] 12 files`` for a batch."""
+    first = todo.index(batch[0]) + 1
+    if len(batch) == 1:
+        return f"[{first}/{len(todo)}] {batch[0].name}"
+    return f"[{first}-{first + len(batch) - 1}/{len(todo)}] {len(batch)} files"
 
 
 def _needs_load(file: SourceFile, claim: FileClaim | None) -> bool:

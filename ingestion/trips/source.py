@@ -1,6 +1,7 @@
-"""The dlt sources of the ``trips`` pipeline: one TLC file, and the reset of a full refresh.
+"""The dlt sources of the ``trips`` pipeline: TLC files, and the reset of a full refresh.
 
-A file loads as SQL *model* items: SELECTs that dlt's DuckDB loader runs inside the warehouse
+Several files load in one dlt load (one package, one state commit for all their claims),
+each file as SQL *model* items: SELECTs that dlt's DuckDB loader runs inside the warehouse
 as ``INSERT … SELECT``, so no row passes through Python. dlt adds the load id column itself
 (``add_dlt_load_id`` of the model normalizer, set for this pipeline only). The load records
 the file's claim (``ingestion.trips.claims``) in the source state, committed with the rows.
@@ -11,7 +12,8 @@ the source only hands it to dlt.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dlt
@@ -56,48 +58,71 @@ REJECT_COLUMNS: dict[str, TColumnSchema] = {
 }
 
 
+@dataclass(frozen=True)
+class FileLoad:
+    """One file's part of a load: its claim and the SELECTs of its rows and rejects."""
+
+    claim: FileClaim
+    rows_sql: str | None  # None when every row was rejected
+    rejects_sql: str | None = None  # None when there are none
+
+
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
-def tlc_file(
-    claim: FileClaim, schema: TableSchema, rows_sql: str | None, rejects_sql: str | None
-) -> list[DltResource]:
-    """One TLC file as dlt resources.
+def tlc_files(loads: Sequence[FileLoad]) -> list[DltResource]:
+    """TLC files as dlt resources: one per table, one SQL model item (one load job) per file.
 
     Args:
-        claim: the version being loaded and its counts (the load id is filled in here).
-        schema: the file's stable table schema.
-        rows_sql: the SELECT of the rows to load (``None`` when every row was rejected).
-        rejects_sql: the SELECT of its rejects, or ``None`` when there are none.
+        loads: the files of this load, with their claims (the load id is filled in here).
 
     Returns:
-        The data resource and, when there are rejects, the rejects resource.
+        For each table the files fill, its data resource and, when a file has rejects, the
+        rejects resource.
     """
-    disposition: TWriteDisposition = "replace" if schema.kind == "zones" else "append"
-
-    def rows() -> Iterator[Any]:
-        load_id = dlt.current.load_package_state()["load_id"]
-        remember(FileClaim(**{**claim.__dict__, "load_id": load_id}))
-        if rows_sql is not None:
-            yield dlt.current.pipeline().dataset()(rows_sql)
-
-    def rejects() -> Iterator[Any]:
-        if rejects_sql is not None:
-            yield dlt.current.pipeline().dataset()(rejects_sql)
-
-    resources: list[DltResource] = [
-        dlt.resource(
-            rows, name=schema.table, write_disposition=disposition, columns=table_columns(schema)
-        )
-    ]
-    if rejects_sql is not None:
+    by_table: dict[str, list[FileLoad]] = {}
+    for load in loads:
+        by_table.setdefault(load.claim.kind.schema.table, []).append(load)
+    resources: list[DltResource] = []
+    for table, group in by_table.items():
+        schema = group[0].claim.kind.schema
+        disposition: TWriteDisposition = "replace" if schema.kind == "zones" else "append"
         resources.append(
             dlt.resource(
-                rejects,
-                name=rejects_table(schema.table),
-                write_disposition="append",
-                columns=REJECT_COLUMNS,
+                _rows(group),
+                name=table,
+                write_disposition=disposition,
+                columns=table_columns(schema),
             )
         )
+        if any(load.rejects_sql for load in group):
+            resources.append(
+                dlt.resource(
+                    _rejects(group),
+                    name=rejects_table(table),
+                    write_disposition="append",
+                    columns=REJECT_COLUMNS,
+                )
+            )
     return resources
+
+
+def _rows(group: list[FileLoad]) -> Callable[[], Iterator[Any]]:
+    def rows() -> Iterator[Any]:
+        load_id = dlt.current.load_package_state()["load_id"]
+        for load in group:
+            remember(replace(load.claim, load_id=load_id))
+            if load.rows_sql is not None:
+                yield dlt.current.pipeline().dataset()(load.rows_sql)
+
+    return rows
+
+
+def _rejects(group: list[FileLoad]) -> Callable[[], Iterator[Any]]:
+    def rejects() -> Iterator[Any]:
+        for load in group:
+            if load.rejects_sql is not None:
+                yield dlt.current.pipeline().dataset()(load.rejects_sql)
+
+    return rejects
 
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)

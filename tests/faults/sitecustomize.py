@@ -6,8 +6,9 @@ function the fault names, so the process dies (SIGKILL, no clean-up) or misbehav
 there — between two statements, before or after a commit — instead of wherever a timer
 happens to land. Production code knows nothing of it.
 
-    {"at": "sql", "match": "insert into", "nth": 2, "when": "after"}
-        the 2nd statement whose text contains "insert into" (case-insensitive) has run
+    {"at": "sql", "match": ["insert into", "2023-02"], "nth": 2, "when": "after"}
+        the 2nd statement whose text contains every "match" (case-insensitive) has run;
+        "nth": "every" fires on each one
     {"at": "call", "target": "dlt.pipeline.pipeline:Pipeline.abort_packages", "when": "after"}
         a function or method has returned
     {"action": "sql", "sql": "delete …"}
@@ -30,7 +31,8 @@ _seen = 0
 def _hit() -> bool:
     global _seen
     _seen += 1
-    return _seen == int(_SPEC.get("nth", 1))
+    nth = _SPEC.get("nth", 1)
+    return nth == "every" or _seen == int(nth)
 
 
 def _die() -> None:
@@ -41,12 +43,13 @@ def _wrap_sql() -> None:
     from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
     original = DuckDbSqlClient.execute_query
-    match = str(_SPEC["match"]).lower()
+    wanted = _SPEC["match"] if isinstance(_SPEC["match"], list) else [_SPEC["match"]]
+    match = [str(text).lower() for text in wanted]
     when = _SPEC.get("when", "before")
 
     @contextmanager
     def execute_query(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        fires = match in str(query).lower() and _hit()
+        fires = all(text in str(query).lower() for text in match) and _hit()
         if fires and when == "before":
             _die()
         with original(self, query, *args, **kwargs) as cursor:

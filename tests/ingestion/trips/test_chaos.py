@@ -168,6 +168,14 @@ BEFORE_RECORD = {
 }
 AFTER_RECORD = {**BEFORE_RECORD, "when": "after"}
 AFTER_MONTH_INSERT = {"at": "sql", "match": f"insert into {YELLOW}", "when": "after"}
+
+
+def after_insert_of(*texts: str) -> dict[str, object]:
+    """After the insert into yellow_trips whose SQL names ``texts`` (a file, a parts folder)."""
+    return {**AFTER_MONTH_INSERT, "match": [f"insert into {YELLOW}", *texts]}
+
+
+QUARANTINED_INSERT = after_insert_of("_tripline_rejected=false")
 BEFORE_REPLACE_CLEANUP = {
     "at": "sql",
     "match": f"delete from {YELLOW} where _source_file in",
@@ -205,8 +213,9 @@ def test_a_kill_inside_recovery_is_finished_by_the_next_run(months: Path, tmp_pa
     source = _copy(months, tmp_path / "tlc", [_month("2023-01"), _month("2023-02")])
     database = tmp_path / "w.duckdb"
     env = environment(database)
-    # A load whose rows committed but whose record did not: work for the recovery.
-    assert _killed(run_trips(source, with_fault(env, {**BEFORE_RECORD, "nth": 2})))
+    # A load whose rows committed but whose record did not (the batch of the three files):
+    # work for the recovery.
+    assert _killed(run_trips(source, with_fault(env, {**BEFORE_RECORD, "nth": 1})))
     # The next runs die in their recovery: in the middle of deleting the unfinished rows,
     # then after discarding the local load packages.
     assert _killed(run_trips(source, with_fault(env, {**INSIDE_SWEEP, "nth": 1})))
@@ -223,8 +232,9 @@ def test_rows_that_did_not_land_are_caught_before_the_file_counts_as_loaded(
     source = _copy(months, tmp_path / "tlc", [_month("2023-01")])
     database = tmp_path / "w.duckdb"
     env = environment(database)
-    lose_a_row = {
-        **AFTER_MONTH_INSERT,
+    lose_a_row = {  # every time the month loads: alone too, once its batch has failed
+        **after_insert_of(_month("2023-01")),
+        "nth": "every",
         "action": "sql",
         "sql": "delete from raw_tlc.yellow_trips where rowid = (select min(rowid) "
         "from raw_tlc.yellow_trips)",
@@ -244,24 +254,25 @@ def test_rows_that_did_not_land_are_caught_before_the_file_counts_as_loaded(
     assert_exactly_once(database, file_counts(source))
 
 
-# Every point exists in its run: an incremental run loads the changed month, then the new
-# one (strict, which fails on its bad value, then quarantined); a full refresh first loads
-# its reset, then the zone lookup and the three months.
+# Every point exists in its run. An incremental run tries the changed and the new month as
+# one batch, which fails on the new one's bad value, then loads them one by one: the changed
+# month strictly, the new one through the quarantine. A full refresh first loads its reset,
+# then tries all four files as a batch and loads them one by one.
 INCREMENTAL_KILLS = {
-    "after-the-changed-month-insert": {**AFTER_MONTH_INSERT, "nth": 1},
+    "after-the-changed-month-insert": after_insert_of(_month("2023-02")),
     "before-the-changed-month-record": {**BEFORE_RECORD, "nth": 1},
     "after-the-changed-month-record": {**AFTER_RECORD, "nth": 1},
     "before-the-replaced-rows-go": {**BEFORE_REPLACE_CLEANUP, "nth": 1},
-    "after-the-quarantined-insert": {**AFTER_MONTH_INSERT, "nth": 3},
+    "after-the-quarantined-insert": QUARANTINED_INSERT,
     "before-the-quarantined-record": {**BEFORE_RECORD, "nth": 2},
     "after-the-quarantined-record": {**AFTER_RECORD, "nth": 2},
 }
 REFRESH_KILLS = {
     "before-the-reset-record": {**BEFORE_RECORD, "nth": 1},
     "after-the-reset-record": {**AFTER_RECORD, "nth": 1},
-    "after-a-month-insert": {**AFTER_MONTH_INSERT, "nth": 2},
+    "after-a-month-insert": after_insert_of(_month("2023-02")),
     "before-a-month-record": {**BEFORE_RECORD, "nth": 4},
-    "after-the-quarantined-insert": {**AFTER_MONTH_INSERT, "nth": 4},
+    "after-the-quarantined-insert": QUARANTINED_INSERT,
 }
 MIXED_KILLS = [
     *(
@@ -272,15 +283,25 @@ MIXED_KILLS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def two_months_loaded(months: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse holding January and February, and its source folder (copied per test)."""
+    base = tmp_path_factory.mktemp("two_months_loaded")
+    source = _copy(months, base / "tlc", [_month(m) for m in ("2023-01", "2023-02")])
+    assert run_trips(source, environment(base / "w.duckdb")).returncode == 0
+    return base
+
+
 @pytest.mark.parametrize(("fault", "refresh"), MIXED_KILLS)
 def test_a_kill_anywhere_in_a_mixed_run_then_a_clean_run_holds_every_file_once(
-    months: Path, tmp_path: Path, fault: dict[str, object], refresh: bool
+    months: Path, two_months_loaded: Path, tmp_path: Path, fault: dict[str, object], refresh: bool
 ) -> None:
     """New, changed, unchanged and quarantined files, with or without a full refresh."""
-    source = _copy(months, tmp_path / "tlc", [_month(m) for m in ("2023-01", "2023-02")])
+    source = tmp_path / "tlc"
+    shutil.copytree(two_months_loaded / "tlc", source)  # modification times kept
     database = tmp_path / "w.duckdb"
+    shutil.copy2(two_months_loaded / "w.duckdb", database)
     env = environment(database)
-    assert run_trips(source, env).returncode == 0
     _copy(months, source, [_month("2023-03")])  # new
     generate(source, parse_month_range("2023-02"), ROWS // 2, "csv", seed=77)  # changed
     with (source / _month("2023-03")).open("a") as handle:  # a value to quarantine

@@ -1,0 +1,199 @@
+"""Loading TLC files into the warehouse: a batch in one dlt load, or one file at a time.
+
+dlt's fixed cost per load (a package, schema and state, about a second) weighs on months of
+a few hundred MB, so files load in batches: one dlt load whose package holds one SQL model
+job per file and the claims of all of them. A batch is all or nothing. When it fails —
+some file does not parse strictly, or what landed differs from what was read — it is undone
+and its files load one by one: strict, else through the quarantine, each checked alone.
+
+Every load is checked before it counts: rows and rejects under its load id must equal what
+was read from each file (``ingestion.trips.claims``), else the load is retracted. Only
+then are the rows of a version it replaces deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dlt
+
+from ingestion.core.errors import DestinationError, SourceError
+from ingestion.core.failures import describe_failure, kind_of
+from ingestion.core.logs import dlt_muted, get_logger
+from ingestion.core.pipeline import recover_interrupted, retract_load
+from ingestion.core.settings import Settings
+from ingestion.trips.claims import FileClaim, count_rows, delete_superseded, tables_of
+from ingestion.trips.files import SourceFile, local_fingerprint
+from ingestion.trips.reader import (
+    good_rows_sql,
+    quarantine,
+    rejects_sql,
+    strict_sql,
+)
+from ingestion.trips.source import FileLoad, tlc_files
+
+STRICT, QUARANTINE = "strict", "quarantine"
+
+log = get_logger("trips")
+
+
+@dataclass
+class FileOutcome:
+    file: SourceFile
+    route: str = ""
+    rows_read: int = 0  # the file's own count
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    seconds: float = 0.0
+    load_id: str = ""
+    error: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file ready to load: its local bytes and its own row count."""
+
+    file: SourceFile
+    local: Path
+    rows: int
+    replaces: bool  # the warehouse holds rows of this (service, month) already
+
+    def claim(self, route: str, rows: int, rejected: int, load_id: str = "") -> FileClaim:
+        f = self.file
+        return FileClaim(f.kind.identity, f.name, f.fingerprint, route, load_id, rows, rejected)
+
+
+class LandedCountError(SourceError):
+    """What landed under a load id differs from what was read: the load was retracted."""
+
+
+def run_load(pipeline: dlt.Pipeline, loads: Sequence[FileLoad]) -> str:
+    """One dlt load of ``loads``; what landed is checked against every claim, and the load
+    is retracted (and :class:`LandedCountError` raised) when any differs."""
+    info = pipeline.run(tlc_files(loads))
+    load_id = info.loads_ids[-1]
+    tables = {t for load in loads for t in tables_of(load.claim) if t}
+    counts = count_rows(pipeline, tables, load_id)
+    for load in loads:
+        table, rejects_table = tables_of(load.claim)
+        landed = counts.get((table, load.claim.name, load_id), 0)
+        rejected = counts.get((rejects_table, load.claim.name, load_id), 0) if rejects_table else 0
+        if (landed, rejected) != (load.claim.rows, load.claim.rejected):
+            retract_load(pipeline, load_id)
+            raise LandedCountError(
+                f"{load.claim.name}: {landed:,} rows and {rejected:,} rejects landed where "
+                f"{load.claim.rows:,} and {load.claim.rejected:,} were read; the load was undone"
+            )
+    return load_id
+
+
+def _check_unchanged(pipeline: dlt.Pipeline, staged: Sequence[Staged], load_id: str) -> None:
+    """A local file rewritten while it was read may have loaded half old, half new."""
+    for item in staged:
+        if not item.file.is_remote and local_fingerprint(item.local) != item.file.fingerprint:
+            retract_load(pipeline, load_id)
+            raise SourceError(
+                f"{item.file.name} changed while it was read (is it still being written?); "
+                "the load was undone, run again once the file is complete"
+            )
+
+
+def _replace(pipeline: dlt.Pipeline, item: Staged, outcome: FileOutcome) -> None:
+    """Delete the rows of the version ``item`` replaces, now that its own rows are in."""
+    if item.replaces:
+        claim = item.claim(outcome.route, outcome.rows_loaded, outcome.rows_rejected,
+                           outcome.load_id)  # fmt: skip
+        replaced = delete_superseded(pipeline, claim)
+        outcome.notes.append(f"replaced {replaced:,} rows of the earlier version")
+
+
+def _is_destination_failure(exc: BaseException) -> bool:
+    return isinstance(exc, DestinationError) or kind_of(exc) in ("disk full", "locked")
+
+
+def load_batch(
+    pipeline: dlt.Pipeline, batch: Sequence[Staged], settings: Settings
+) -> list[FileOutcome]:
+    """Load ``batch`` strictly in one dlt load; raise (having undone it) when it fails."""
+    started = time.perf_counter()
+    loads = [
+        FileLoad(
+            item.claim(STRICT, item.rows, 0),
+            strict_sql(item.local, item.file.kind, item.file.name, settings),
+        )
+        for item in batch
+    ]
+    try:
+        with dlt_muted():  # a failure here is expected now and then, and handled
+            load_id = run_load(pipeline, loads)
+    except Exception as exc:
+        if _is_destination_failure(exc):
+            raise DestinationError(describe_failure(exc)) from exc
+        raise
+    _check_unchanged(pipeline, batch, load_id)
+    seconds = (time.perf_counter() - started) / len(batch)
+    outcomes = []
+    for item in batch:
+        outcome = FileOutcome(item.file, STRICT, item.rows, item.rows, 0, seconds, load_id)
+        _replace(pipeline, item, outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def load_file(pipeline: dlt.Pipeline, item: Staged, settings: Settings) -> FileOutcome:
+    """Load one file: strict, else through the quarantine; raise on failure.
+
+    The version it replaces keeps its rows and claim until the new one has landed and been
+    checked; a failed load leaves them as they were.
+    """
+    started = time.perf_counter()
+    outcome = FileOutcome(item.file, rows_read=item.rows)
+    try:
+        with dlt_muted():  # a failure here is expected now and then, and handled
+            sql = strict_sql(item.local, item.file.kind, item.file.name, settings)
+            outcome.load_id = run_load(pipeline, [FileLoad(item.claim(STRICT, item.rows, 0), sql)])
+        outcome.route, outcome.rows_loaded = STRICT, item.rows
+    except LandedCountError:
+        raise  # not a parse problem: the file fails, and loads again next run
+    except Exception as exc:  # a row or value that does not parse: quarantine it
+        if _is_destination_failure(exc):
+            raise DestinationError(describe_failure(exc)) from exc
+        log.info(
+            "  %s does not load strictly (%s); quarantining bad rows",
+            item.file.name,
+            describe_failure(exc),
+        )
+        recover_interrupted(pipeline, after_failure=True)
+        _quarantined(pipeline, item, settings, outcome)
+    _check_unchanged(pipeline, [item], outcome.load_id)
+    _replace(pipeline, item, outcome)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _quarantined(
+    pipeline: dlt.Pipeline, item: Staged, settings: Settings, outcome: FileOutcome
+) -> None:
+    work_dir = settings.temp_directory / "trips" / f"{item.file.name}.{os.getpid()}"
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parsed = quarantine(item.local, item.file.kind, item.file.name, work_dir, settings)
+        if parsed.rows_good + parsed.rows_rejected != item.rows:
+            raise SourceError(
+                f"{item.file.name}: the file has {item.rows:,} rows but DuckDB read "
+                f"{parsed.rows_good:,} and rejected {parsed.rows_rejected:,}; nothing loaded"
+            )
+        claim = item.claim(QUARANTINE, parsed.rows_good, parsed.rows_rejected)
+        load = FileLoad(claim, good_rows_sql(parsed), rejects_sql(parsed))
+        outcome.load_id = run_load(pipeline, [load])
+        outcome.route = QUARANTINE
+        outcome.rows_loaded, outcome.rows_rejected = parsed.rows_good, parsed.rows_rejected
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
