@@ -32,6 +32,7 @@ import duckdb
 from ingestion.core.duckdb_config import connect
 from ingestion.core.errors import ConfigurationError, DestinationError, TriplineError
 from ingestion.core.lease import HOLDER_PID_ENV, hold
+from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 
 PROJECT_DIR_SETTING = "TRIPLINE_DBT_PROJECT_DIR"
@@ -42,6 +43,7 @@ SNAPSHOT_DIR_SETTING = "TRIPLINE_SNAPSHOT_DIR"
 LATEST_SNAPSHOT = "latest.duckdb"
 # Copies kept: a reader that resolved "latest" just before a swap still finds its file.
 SNAPSHOTS_KEPT = 3
+log = get_logger("dbt")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROBLEM = re.compile(r"(Compilation Error|Runtime Error|Database Error|\bFAIL \d+|\bERROR\b)")
 
@@ -120,29 +122,36 @@ def dbt_command(args: list[str], project: Path | None = None) -> list[str]:
     ]
 
 
-def run_dbt(args: list[str], settings: Settings) -> None:
-    """Run ``dbt <args>``; print its closing summary line, or raise :class:`DbtError`."""
+def run_dbt(args: list[str], settings: Settings, stream: bool = True) -> None:
+    """Run ``dbt <args>``, its output shown as it runs (``stream``) through Tripline's log;
+    end with dbt's closing summary line, or raise :class:`DbtError` with its first error."""
     executable = dbt_executable()
     if not executable.exists():
         raise DbtError(f"dbt is not installed at {executable}: run 'make venv'")
     project = dbt_project_dir()
     # dbt writes the warehouse, and the snapshot is copied from it: one lease for both.
     with hold(settings.duckdb_path, f"dbt {args[0] if args else ''}".strip()):
-        result = subprocess.run(
+        with subprocess.Popen(
             dbt_command(args, project),
             cwd=project,
             env=dbt_environment(settings),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
-            check=False,
-        )
-        _finish(args, settings, result)
+        ) as process:
+            assert process.stdout is not None
+            lines = []
+            for raw in process.stdout:
+                line = _ANSI.sub("", raw).rstrip()
+                lines.append(line)
+                if stream and (shown := _strip_time(line)):
+                    log.info("dbt: %s", shown)
+        _finish(args, settings, process.returncode, "\n".join(lines))
 
 
-def _finish(args: list[str], settings: Settings, result: subprocess.CompletedProcess[str]) -> None:
+def _finish(args: list[str], settings: Settings, returncode: int, output: str) -> None:
     """One summary line, or the first error as a DbtError; a build then publishes its snapshot."""
-    output = _ANSI.sub("", result.stdout + result.stderr)
-    if result.returncode != 0:
+    if returncode != 0:
         raise DbtError(f"dbt {' '.join(args)} failed: {first_problem(output)}")
     done = [line for line in output.splitlines() if "Done." in line or "Catalog written" in line]
     print(f"dbt {' '.join(args)}: {_strip_time(done[-1]) if done else 'ok'}", flush=True)
@@ -208,4 +217,4 @@ def first_problem(output: str) -> str:
 
 
 def _strip_time(line: str) -> str:
-    return re.sub(r"^\d{2}:\d{2}:\d{2}\s+", "", line.strip())
+    return re.sub(r"^\d{2}:\d{2}:\d{2}(\s+|$)", "", line.strip())

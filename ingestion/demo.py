@@ -45,13 +45,13 @@ def run_demo(settings: Settings) -> int:
             skipped.add(entry.dataset)
     exclude: list[str] = []
     if skipped:
-        run_dbt(["parse"], settings)
+        run_dbt(["parse"], settings, stream=False)
         manifest = dbt_target_dir(dbt_project_dir()) / "manifest.json"
         exclude = _skipped_selectors(skipped, manifest)
     exclude_args = ["--exclude", *exclude] if exclude else []
-    run_dbt(["seed", *exclude_args], settings)
-    run_dbt(["build", *exclude_args], settings)
-    run_dbt(["docs", "generate"], settings)
+    run_dbt(["seed", *exclude_args], settings, stream=False)
+    run_dbt(["build", *exclude_args], settings, stream=False)
+    run_dbt(["docs", "generate"], settings, stream=False)
     report = build_report(settings)
     for line in headlines(settings):
         print(f"  {line}", flush=True)

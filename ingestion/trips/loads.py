@@ -35,6 +35,7 @@ from ingestion.trips.reader import (
     rejects_sql,
     strict_sql,
 )
+from ingestion.trips.schema import FileKind
 from ingestion.trips.source import FileLoad, tlc_files
 
 STRICT, QUARANTINE = "strict", "quarantine"
@@ -78,17 +79,18 @@ def run_load(pipeline: dlt.Pipeline, loads: Sequence[FileLoad]) -> str:
     is retracted (and :class:`LandedCountError` raised) when any differs."""
     info = pipeline.run(tlc_files(loads))
     load_id = info.loads_ids[-1]
-    tables = {t for load in loads for t in tables_of(load.claim) if t}
+    claims = [claim for load in loads for claim in load.claims]
+    tables = {t for claim in claims for t in tables_of(claim) if t}
     counts = count_rows(pipeline, tables, load_id)
-    for load in loads:
-        table, rejects_table = tables_of(load.claim)
-        landed = counts.get((table, load.claim.name, load_id), 0)
-        rejected = counts.get((rejects_table, load.claim.name, load_id), 0) if rejects_table else 0
-        if (landed, rejected) != (load.claim.rows, load.claim.rejected):
+    for claim in claims:
+        table, rejects_table = tables_of(claim)
+        landed = counts.get((table, claim.name, load_id), 0)
+        rejected = counts.get((rejects_table, claim.name, load_id), 0) if rejects_table else 0
+        if (landed, rejected) != (claim.rows, claim.rejected):
             retract_load(pipeline, load_id)
             raise LandedCountError(
-                f"{load.claim.name}: {landed:,} rows and {rejected:,} rejects landed where "
-                f"{load.claim.rows:,} and {load.claim.rejected:,} were read; the load was undone"
+                f"{claim.name}: {landed:,} rows and {rejected:,} rejects landed where "
+                f"{claim.rows:,} and {claim.rejected:,} were read; the load was undone"
             )
     return load_id
 
@@ -117,21 +119,28 @@ def _is_destination_failure(exc: BaseException) -> bool:
     return isinstance(exc, DestinationError) or kind_of(exc) in ("disk full", "locked")
 
 
+def _strict_loads(batch: Sequence[Staged], settings: Settings) -> list[FileLoad]:
+    """The strict SELECTs of ``batch``: one per kind and header, over all its files."""
+    by_kind: dict[FileKind, list[Staged]] = {}
+    for item in batch:
+        by_kind.setdefault(item.file.kind.with_month(None), []).append(item)
+    loads = []
+    for kind, items in by_kind.items():
+        by_path = {item.local: item for item in items}
+        for paths, sql in strict_sql(list(by_path), kind, settings):
+            claims = tuple(by_path[p].claim(STRICT, by_path[p].rows, 0) for p in paths)
+            loads.append(FileLoad(claims, sql))
+    return loads
+
+
 def load_batch(
     pipeline: dlt.Pipeline, batch: Sequence[Staged], settings: Settings
 ) -> list[FileOutcome]:
     """Load ``batch`` strictly in one dlt load; raise (having undone it) when it fails."""
     started = time.perf_counter()
-    loads = [
-        FileLoad(
-            item.claim(STRICT, item.rows, 0),
-            strict_sql(item.local, item.file.kind, item.file.name, settings),
-        )
-        for item in batch
-    ]
     try:
         with dlt_muted():  # a failure here is expected now and then, and handled
-            load_id = run_load(pipeline, loads)
+            load_id = run_load(pipeline, _strict_loads(batch, settings))
     except Exception as exc:
         if _is_destination_failure(exc):
             raise DestinationError(describe_failure(exc)) from exc
@@ -156,8 +165,7 @@ def load_file(pipeline: dlt.Pipeline, item: Staged, settings: Settings) -> FileO
     outcome = FileOutcome(item.file, rows_read=item.rows)
     try:
         with dlt_muted():  # a failure here is expected now and then, and handled
-            sql = strict_sql(item.local, item.file.kind, item.file.name, settings)
-            outcome.load_id = run_load(pipeline, [FileLoad(item.claim(STRICT, item.rows, 0), sql)])
+            outcome.load_id = run_load(pipeline, _strict_loads([item], settings))
         outcome.route, outcome.rows_loaded = STRICT, item.rows
     except LandedCountError:
         raise  # not a parse problem: the file fails, and loads again next run
@@ -191,7 +199,7 @@ def _quarantined(
                 f"{parsed.rows_good:,} and rejected {parsed.rows_rejected:,}; nothing loaded"
             )
         claim = item.claim(QUARANTINE, parsed.rows_good, parsed.rows_rejected)
-        load = FileLoad(claim, good_rows_sql(parsed), rejects_sql(parsed))
+        load = FileLoad((claim,), good_rows_sql(parsed), rejects_sql(parsed))
         outcome.load_id = run_load(pipeline, [load])
         outcome.route = QUARANTINE
         outcome.rows_loaded, outcome.rows_rejected = parsed.rows_good, parsed.rows_rejected

@@ -162,13 +162,13 @@ def _reason_of(column: Column, check: _Check, header: str) -> str:
     return f"{literal(column.name + ' ')} || {shown} || {literal(' ' + check.why)}"
 
 
-def _tail(mapping: ColumnMap, source_name: str) -> list[str]:
+def _tail(mapping: ColumnMap, file_name: str) -> list[str]:
     """Unknown headers as text, and the file's name; dlt adds the load id."""
     select = [
         f"cast(src.{quote(header)} as VARCHAR) as {quote(name)}"
         for header, name in mapping.extras.items()
     ]
-    select.append(f"{literal(source_name)} as {SOURCE_FILE_COLUMN}")
+    select.append(f"{file_name} as {SOURCE_FILE_COLUMN}")
     return select
 
 
@@ -179,8 +179,12 @@ def _guarded(check: _Check, header: str) -> tuple[str, str]:
     return check.value, bad
 
 
-def strict_select(mapping: ColumnMap, source_name: str, reader: str) -> str:
-    """A SELECT over ``reader`` that fails the statement on the first bad value, naming it."""
+def strict_select(mapping: ColumnMap, file_name: str, reader: str) -> str:
+    """A SELECT over ``reader`` that fails the statement on the first bad value, naming it.
+
+    ``file_name``: the SQL that gives a row's file name — a literal for one file, or
+    ``parse_filename(src._tripline_file)`` for a reader over files that share a header.
+    """
     select = []
     for column, check in _checks(mapping):
         if check is None:
@@ -190,10 +194,10 @@ def strict_select(mapping: ColumnMap, source_name: str, reader: str) -> str:
         else:
             header = mapping.by_column[column.name]
             good, bad = _guarded(check, header)
-            reason = f"{literal(source_name + ': ')} || {_reason_of(column, check, header)}"
+            reason = f"{file_name} || ': ' || {_reason_of(column, check, header)}"
             value = f"case when {bad} then error({reason}) else {good} end"
         select.append(f"{value} as {quote(column.name)}")
-    return f"select {', '.join(select + _tail(mapping, source_name))} from {reader} as src"
+    return f"select {', '.join(select + _tail(mapping, file_name))} from {reader} as src"
 
 
 def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_number: str) -> str:
@@ -216,7 +220,7 @@ def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_num
     reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "null"
     raw = ", ".join(f"coalesce(cast(src.{quote(h)} as VARCHAR), '')" for h in mapping.source_types)
     rejected = f"src.{REASON} is not null"
-    select += _tail(mapping, source_name)
+    select += _tail(mapping, literal(source_name))
     select.append(f"src.{REASON} as {REASON}")
     select.append(f"case when {rejected} then concat_ws(',', {raw}) end as {RAW_LINE}")
     select.append(f"case when {rejected} then {row_number} end as {ROW_NUMBER}")

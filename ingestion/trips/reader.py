@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,8 @@ REJECTED = "_tripline_rejected"
 GOOD_PARTS = f"{REJECTED}=false"
 BAD_PARTS = f"{REJECTED}=true"
 STRUCTURAL_REJECTS = "structural_rejects.parquet"
+# The column a reader over several files names each row's file in.
+FILE_NAME = "_tripline_file"
 
 
 @dataclass
@@ -86,7 +89,8 @@ def csv_header(path: Path) -> list[str]:
     return [name.strip() for name in names]
 
 
-def _csv_reader(path: Path, parse_types: dict[str, str], with_rejects: bool) -> str:
+def _csv_reader(paths: str, parse_types: dict[str, str], with_rejects: bool) -> str:
+    """``read_csv`` over ``paths`` (an SQL literal: one path, or a list of them)."""
     # Every column is named and typed up front: no sniffing, so no guessed dialect.
     columns = "{" + ", ".join(f"{literal(h)}: {literal(t)}" for h, t in parse_types.items()) + "}"
     rejects = (
@@ -96,8 +100,8 @@ def _csv_reader(path: Path, parse_types: dict[str, str], with_rejects: bool) -> 
         else ""
     )
     return (
-        f"read_csv({literal(str(path))}, auto_detect = false, header = true, delim = ',', "
-        f"quote = '\"', escape = '\"', columns = {columns}{rejects})"
+        f"read_csv({paths}, auto_detect = false, header = true, delim = ',', quote = '\"', "
+        f"escape = '\"', columns = {columns}, filename = {literal(FILE_NAME)}{rejects})"
     )
 
 
@@ -140,25 +144,40 @@ def file_row_count(path: Path, kind: FileKind, source_name: str, settings: Setti
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def strict_sql(path: Path, kind: FileKind, source_name: str, settings: Settings) -> str:
-    """One SELECT that loads the whole file, or fails naming the first bad row or value.
+def strict_sql(
+    paths: Sequence[Path], kind: FileKind, settings: Settings
+) -> list[tuple[list[Path], str]]:
+    """SELECTs that load every row of ``paths`` (files of one kind), or fail naming the first
+    bad row or value: one SELECT per group of files with the same columns, which DuckDB reads
+    as one scan over both cores.
 
-    dlt runs it inside the warehouse as ``INSERT … SELECT`` (a "model" item) and adds the
-    load id; the statement rolls back as a whole when it fails.
+    dlt runs each inside the warehouse as ``INSERT … SELECT`` (a "model" item) and adds the
+    load id; a statement that fails rolls back as a whole.
     """
+    groups: dict[tuple[tuple[str, str], ...], tuple[ColumnMap, list[Path]]] = {}
     con = connect(":memory:", settings)
     try:
-        mapping = _column_map(con, path, kind, source_name)
+        for path in paths:
+            mapping = _column_map(con, path, kind, path.name)
+            key = tuple(mapping.source_types.items())
+            groups.setdefault(key, (mapping, []))[1].append(path)
     except duckdb.Error as exc:
-        raise _read_error(source_name, exc) from exc
+        raise _read_error(path.name, exc) from exc
     finally:
         con.close()
-    reader = (
-        _parquet_reader(path)
-        if kind.fmt == "parquet"
-        else _csv_reader(path, dict(mapping.source_types), with_rejects=False)
-    )
-    return strict_select(mapping, source_name, reader)
+    selects = []  # (the files it reads, the SELECT)
+    for mapping, group in groups.values():
+        listed = "[" + ", ".join(literal(str(p)) for p in group) + "]"
+        if kind.fmt == "parquet":
+            reader = (
+                f"read_parquet({listed}, hive_partitioning = false, "
+                f"filename = {literal(FILE_NAME)})"
+            )
+        else:
+            reader = _csv_reader(listed, dict(mapping.source_types), with_rejects=False)
+        select = strict_select(mapping, f"parse_filename(src.{FILE_NAME})", reader)
+        selects.append((group, select))
+    return selects
 
 
 def quarantine(
@@ -172,7 +191,8 @@ def quarantine(
         if kind.fmt == "parquet":
             reader, row_number = _parquet_reader(path, row_numbers=True), "src.file_row_number + 1"
         else:
-            reader, row_number = _csv_reader(path, dict(mapping.source_types), True), "null"
+            reader = _csv_reader(literal(str(path)), dict(mapping.source_types), True)
+            row_number = "null"
         select = quarantine_select(mapping, source_name, reader, row_number)
         con.execute(
             f"copy (select *, {REASON} is not null as {REJECTED} from ({select})) "

@@ -187,6 +187,10 @@ class FileKind:
     month: str | None
     fmt: str
 
+    def with_month(self, month: str | None) -> FileKind:
+        """The same kind and format for another month (``None``: any month)."""
+        return FileKind(self.schema, month, self.fmt)
+
     @property
     def identity(self) -> str:
         """What the file is, whatever its format: ``yellow_tripdata_2024-01``, the zone lookup.

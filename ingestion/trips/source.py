@@ -60,9 +60,10 @@ REJECT_COLUMNS: dict[str, TColumnSchema] = {
 
 @dataclass(frozen=True)
 class FileLoad:
-    """One file's part of a load: its claim and the SELECTs of its rows and rejects."""
+    """A part of a load: the files it claims, one SELECT of their rows (several files of one
+    kind and header are read by one scan) and the SELECT of their rejects."""
 
-    claim: FileClaim
+    claims: tuple[FileClaim, ...]
     rows_sql: str | None  # None when every row was rejected
     rejects_sql: str | None = None  # None when there are none
 
@@ -72,7 +73,8 @@ def tlc_files(loads: Sequence[FileLoad]) -> list[DltResource]:
     """TLC files as dlt resources: one per table, one SQL model item (one load job) per file.
 
     Args:
-        loads: the files of this load, with their claims (the load id is filled in here).
+        loads: the parts of this load, with their files' claims (the load id is filled in
+            here).
 
     Returns:
         For each table the files fill, its data resource and, when a file has rejects, the
@@ -80,10 +82,10 @@ def tlc_files(loads: Sequence[FileLoad]) -> list[DltResource]:
     """
     by_table: dict[str, list[FileLoad]] = {}
     for load in loads:
-        by_table.setdefault(load.claim.kind.schema.table, []).append(load)
+        by_table.setdefault(load.claims[0].kind.schema.table, []).append(load)
     resources: list[DltResource] = []
     for table, group in by_table.items():
-        schema = group[0].claim.kind.schema
+        schema = group[0].claims[0].kind.schema
         disposition: TWriteDisposition = "replace" if schema.kind == "zones" else "append"
         resources.append(
             dlt.resource(
@@ -109,7 +111,8 @@ def _rows(group: list[FileLoad]) -> Callable[[], Iterator[Any]]:
     def rows() -> Iterator[Any]:
         load_id = dlt.current.load_package_state()["load_id"]
         for load in group:
-            remember(replace(load.claim, load_id=load_id))
+            for claim in load.claims:
+                remember(replace(claim, load_id=load_id))
             if load.rows_sql is not None:
                 yield dlt.current.pipeline().dataset()(load.rows_sql)
 

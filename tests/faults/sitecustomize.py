@@ -13,6 +13,8 @@ happens to land. Production code knows nothing of it.
         a function or method has returned
     {"action": "sql", "sql": "delete …"}
         instead of dying, run this statement on the same connection (a lost row)
+    {"action": "sleep", "seconds": 5}
+        instead of dying, stay there a while (a run that holds the warehouse for longer)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import importlib
 import json
 import os
 import signal
+import time
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,6 +39,9 @@ def _hit() -> bool:
 
 
 def _die() -> None:
+    if _SPEC.get("action") == "sleep":
+        time.sleep(float(_SPEC.get("seconds", 5)))
+        return
     os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -58,7 +58,7 @@ def test_two_overlapping_runs_take_turns_and_load_each_file_once(
 ) -> None:
     source = _copy(months, tmp_path / "tlc")
     env = environment(tmp_path / "w.duckdb")
-    first = start_trips(source, env)
+    first = start_trips(source, with_fault(env, HOLD_THE_WAREHOUSE))
     assert first.stderr is not None
     for line in first.stderr:  # the first run is loading: the second starts now
         if line.rstrip().endswith(": loading"):
@@ -78,7 +78,7 @@ def test_a_writer_that_may_not_wait_leaves_in_one_line_naming_the_holder(
 ) -> None:
     source = _copy(months, tmp_path / "tlc")
     env = environment(tmp_path / "w.duckdb")
-    first = start_trips(source, env)
+    first = start_trips(source, with_fault(env, HOLD_THE_WAREHOUSE))
     assert first.stderr is not None
     for line in first.stderr:
         if line.rstrip().endswith(": loading"):
@@ -171,8 +171,13 @@ AFTER_MONTH_INSERT = {"at": "sql", "match": f"insert into {YELLOW}", "when": "af
 
 
 def after_insert_of(*texts: str) -> dict[str, object]:
-    """After the insert into yellow_trips whose SQL names ``texts`` (a file, a parts folder)."""
-    return {**AFTER_MONTH_INSERT, "match": [f"insert into {YELLOW}", *texts]}
+    """After the first insert into yellow_trips that names ``texts`` (a file, a parts folder)
+    and succeeds (a batch's insert that fails is followed by one per file)."""
+    return {**AFTER_MONTH_INSERT, "match": [f"insert into {YELLOW}", *texts], "nth": "every"}
+
+
+# The first run holds the warehouse a while after its first insert: a second run meets it.
+HOLD_THE_WAREHOUSE = {**AFTER_MONTH_INSERT, "action": "sleep", "seconds": 6}
 
 
 QUARANTINED_INSERT = after_insert_of("_tripline_rejected=false")
@@ -234,7 +239,6 @@ def test_rows_that_did_not_land_are_caught_before_the_file_counts_as_loaded(
     env = environment(database)
     lose_a_row = {  # every time the month loads: alone too, once its batch has failed
         **after_insert_of(_month("2023-01")),
-        "nth": "every",
         "action": "sql",
         "sql": "delete from raw_tlc.yellow_trips where rowid = (select min(rowid) "
         "from raw_tlc.yellow_trips)",

@@ -62,7 +62,8 @@ def read_back(path: Path, settings: Settings, out: Path) -> tuple[list[dict[str,
     assert kind is not None
     con = duckdb.connect()
     try:
-        strict = con.sql(strict_sql(path, kind, path.name, settings))
+        [(_, sql)] = strict_sql([path], kind, settings)
+        strict = con.sql(sql)
         return strict.to_arrow_table().to_pylist(), []
     except duckdb.Error:
         pass
