@@ -6,7 +6,8 @@ files:
 
 - ``ingestion/report/taxi_zones.geojson``: the zone polygons in WGS 84 (lon/lat), simplified
   (Douglas-Peucker, ``TOLERANCE_FEET`` in the state-plane feet of the source) and rounded to
-  five decimals (about 1 m), one feature per LocationID, for the report's choropleth.
+  five decimals (about 1 m), one feature per LocationID, outer rings clockwise as d3-geo
+  (Vega) wants them, for the report's choropleth.
 - ``ingestion/trips/zone_table.py``: each zone's centroid and area in state-plane miles, with
   the TLC's zone lookup as shipped in ``ingestion/trips/reference/taxi_zone_lookup.csv``; the
   trips generator draws origins, destinations and distances from it. It is Python rather than
@@ -110,12 +111,17 @@ def convert(source: Path) -> tuple[dict[str, Any], dict[int, tuple[float, float,
         total_area, weighted = 0.0, np.zeros(2)
         polygons = []
         for polygon in parts[location_id]:
-            rings = []
+            rings: list[list[list[float]]] = []
             for ring in polygon:
                 area, centroid = _signed_area_and_centroid(ring)
                 total_area += area
                 weighted += area * centroid
                 small = simplify(ring, TOLERANCE_FEET)
+                # d3-geo (Vega's maps) reads a ring's winding on the sphere: an outer ring
+                # runs clockwise, a hole counter-clockwise, or it covers the rest of the globe.
+                outer = not rings
+                if (_signed_area_and_centroid(small)[0] > 0) == outer:
+                    small = small[::-1]
                 lon, lat = to_wgs84.transform(small[:, 0], small[:, 1])
                 pairs = zip(lon, lat, strict=True)
                 rings.append([[round(float(x), 5), round(float(y), 5)] for x, y in pairs])
