@@ -21,7 +21,9 @@ SCREENSHOTS = {
     "tips": "report_tips.png",
     "months": "report_months.png",
     "congestion": "report_congestion_fee.png",
-    "weather": "report_weather_fleet.png",
+    "weather": "report_weather.png",
+    "fleet": "report_fleet.png",
+    "market_share": "report_market_share.png",
     "quality": "report_data_quality.png",
 }
 

@@ -85,7 +85,9 @@ def _pct(value: float | None, digits: int = 1) -> str:
 
 
 def _usd(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"${value:,.{digits}f}"
+    if value is None:
+        return "n/a"
+    return f"{'-' if value < 0 else ''}${abs(value):,.{digits}f}"
 
 
 def _int(value: float | None) -> str:
@@ -251,7 +253,7 @@ def airports(m: _Marts) -> Section:
             "revenue.",
             "Median fare and duration: "
             + "; ".join(
-                f"{r['airport_code']} {_usd(r['median_fare'])} fare, "
+                f"{r['airport_code']} {_usd(r['median_fare'])} (median fare revenue a trip), "
                 f"{r['median_duration_minutes']:.0f} min (90 % within "
                 f"{r['p90_duration_minutes']:.0f} min)"
                 for r in rows
@@ -767,7 +769,7 @@ def market_share(m: _Marts) -> Section:
             "share of yellow-taxi trips is not shown."
         )
     return Section(
-        "market",
+        "market_share",
         "12. Market share",
         "Who holds the for-hire market, and how big is our fleet against the yellow cabs?",
         headlines,
@@ -789,8 +791,11 @@ def data_quality(m: _Marts) -> Section:
         "refunds_by_month",
     )[0]
     scopes = {r["rule_name"]: r for r in rules if r["rule_name"].startswith("excluded_from_")}
+    everything = "demand revenue tips distance_time zones"
     for r in rules:
-        r["scope"] = r["excludes_from"] or "informational"
+        r["scope"] = {"": "informational", everything: "all measures"}.get(
+            r["excludes_from"], r["excludes_from"]
+        )
     plain = [r for r in rules if not r["rule_name"].startswith("excluded_from_")]
     return Section(
         "quality",

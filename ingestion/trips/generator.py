@@ -420,8 +420,10 @@ def _draw_chunk(
     distance = np.maximum(straight * detour, 0.15).round(2)
     both_manhattan = zones.is_manhattan[pu] & zones.is_manhattan[do]
     expected_speed = _speed_mph(hour, weekend, both_manhattan, distance)
-    speed = expected_speed * np.exp(0.22 * rng.standard_normal(n))
-    minutes = (distance / speed * 60 + 0.5 + 1.5 * rng.random(n)).round(2)
+    # Natural trips stay inside the validity rules' limits (65 mph, under three hours); only
+    # the injected dirt crosses them, so the quality mart's counts equal the manifest's.
+    speed = np.minimum(expected_speed * np.exp(0.22 * rng.standard_normal(n)), 65.0)
+    minutes = np.minimum(distance / speed * 60 + 0.5 + 1.5 * rng.random(n), 175.0).round(2)
 
     u_rate = rng.random(n)
     touches_manhattan = zones.is_manhattan[pu] | zones.is_manhattan[do]
