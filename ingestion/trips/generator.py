@@ -41,7 +41,7 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -322,6 +322,21 @@ def holidays(year: int) -> dict[date, float]:
     }
 
 
+WeatherAt = Callable[[datetime], dict[str, float | int]]
+
+
+@cache
+def _devserver_weather() -> WeatherAt | None:
+    """The Open-Meteo devserver's weather function, or None where the devservers are not
+    installed (the container image carries only ``ingestion/``): there no hour gets the rain
+    lift, and files differ from a checkout's for the same seed."""
+    try:
+        weather_at: WeatherAt = import_devserver("open_meteo").weather_at
+    except ModuleNotFoundError:
+        return None
+    return weather_at
+
+
 @cache
 def _hour_weights(year: int, month: int) -> np.ndarray:
     """Relative demand of each local hour of the month, day-major (day * 24 + hour).
@@ -329,7 +344,7 @@ def _hour_weights(year: int, month: int) -> np.ndarray:
     The hour-of-week profile, holidays (with a weekend profile) and the devserver's weather
     in that hour; the hour that does not exist when clocks go forward gets none.
     """
-    weather_at = import_devserver("open_meteo").weather_at
+    weather_at = _devserver_weather()
     days = calendar.monthrange(year, month)[1]
     days_off = holidays(year)
     weights = np.zeros(days * 24)
@@ -343,7 +358,7 @@ def _hour_weights(year: int, month: int) -> np.ndarray:
             local = datetime(year, month, day + 1, hour, tzinfo=NEW_YORK)
             if local.astimezone(ZoneInfo("UTC")).astimezone(NEW_YORK).hour != hour:
                 continue  # 02:00-02:59 on the day clocks go forward
-            weather = weather_at(local)
+            weather = weather_at(local) if weather_at else {"snowfall": 0, "precipitation": 0}
             lift = 1.0
             if float(weather["snowfall"]) > 0:
                 lift += _SNOW_LIFT

@@ -19,8 +19,10 @@ from ingestion.trips.months import parse_month_range
 from ingestion.trips.pipeline import run_trips
 
 ROWS_PER_MONTH = 30_000
-# Christmas, New Year and the first weeks of the congestion fee (from 2025-01-05).
-MONTHS = "2024-12:2025-02"
+# The default of build_trips_project (other packages' dbt tests count on these months).
+MONTHS = "2024-01:2024-03"
+# The shared fixture: Christmas, New Year and the first weeks of the congestion fee.
+FIXTURE_MONTHS = "2024-12:2025-02"
 TRIPS_SELECTION = [
     "path:seeds",
     "path:models/staging/tlc",
@@ -65,6 +67,7 @@ def build_trips_project(
     seed: int = 11,
     full: bool = True,
     volume: str = "flat",
+    months: str = MONTHS,
 ) -> BuiltProject:
     """Generate files, load them with the trips pipeline and dbt build the TLC layers.
 
@@ -78,7 +81,7 @@ def build_trips_project(
         }
     )
     tlc_dir = root / "tlc"
-    report = generate(tlc_dir, parse_month_range(MONTHS), rows, "parquet", seed=seed, volume=volume)
+    report = generate(tlc_dir, parse_month_range(months), rows, "parquet", seed=seed, volume=volume)
     summary, _ = run_trips(settings, str(tlc_dir))
     assert summary.rows_loaded == report.rows + 265  # trips plus the zone lookup
     project = BuiltProject(
@@ -97,6 +100,8 @@ def build_trips_project(
 def built_project(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     """The TLC dbt layers built on three generated months sized like the TLC's series, plus
     the docs site artefacts."""
-    project = build_trips_project(tmp_path_factory.mktemp("dbt_project"), volume="seasonal")
+    project = build_trips_project(
+        tmp_path_factory.mktemp("dbt_project"), volume="seasonal", months=FIXTURE_MONTHS
+    )
     project.dbt("docs", "generate")
     return project

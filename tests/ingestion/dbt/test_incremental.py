@@ -15,7 +15,7 @@ ROWS = 5_000
 
 
 def test_new_month_appends_and_reloaded_file_replaces(tmp_path: Path) -> None:
-    project = build_trips_project(tmp_path, rows=ROWS, full=False)
+    project = build_trips_project(tmp_path, rows=ROWS, full=False, months="2024-12:2025-02")
     database = str(project.settings.duckdb_path)
     with duckdb.connect(database) as con:
         # Mark February's rows: a full rebuild would lose the mark, an incremental run keeps it.

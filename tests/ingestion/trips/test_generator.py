@@ -313,3 +313,28 @@ def test_manifest_lists_rows_dirt_and_refunds(parquet_months: Path) -> None:
             == (entry["dirt"]["negative_amounts"])
         )
     assert (parquet_months / MANIFEST_FILE).exists()
+
+
+def test_generates_without_the_devservers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container image carries only ingestion/: no weather devserver, no rain lift."""
+    from ingestion.trips import generator
+
+    def missing(name: str) -> None:
+        raise ModuleNotFoundError(f"devservers.{name}")
+
+    generator._devserver_weather.cache_clear()
+    generator._hour_weights.cache_clear()
+    monkeypatch.setattr(generator, "import_devserver", missing)
+    try:
+        assert generator._devserver_weather() is None
+        with_rain = generator._hour_weights(2024, 11)
+        assert with_rain.sum() == pytest.approx(1.0)
+        report = generate(tmp_path, parse_month_range("2024-11"), 2_000, seed=3)
+        assert report.rows == 2_000
+    finally:
+        monkeypatch.undo()
+        generator._devserver_weather.cache_clear()
+        generator._hour_weights.cache_clear()
+    assert generator._devserver_weather() is not None
+    # With the devserver the rainy hours weigh more than the same hours without it.
+    assert not (generator._hour_weights(2024, 11) == with_rain).all()
