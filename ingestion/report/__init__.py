@@ -1,8 +1,8 @@
-"""The insights report: a static HTML page with one inline SVG chart per question.
+"""The insights report: a static HTML page of Vega-Lite charts, one section per question.
 
-``build_report(settings)`` reads the dbt insight marts from the Tripline DuckDB file and
-writes ``data/report/index.html`` (no scripts, no downloads: it opens offline). The dbt
-project declares it as the exposure ``insights_report``.
+``build_report(settings)`` reads the dbt marts from the Tripline DuckDB file and writes
+``data/report/index.html``; vega's JavaScript and the data are inlined, so it opens offline.
+The dbt project declares it as the exposure ``insights_report``.
 """
 
 from ingestion.report.build import build_report

@@ -1,11 +1,20 @@
-"""Read the insight marts and write the report page: a headline and a chart per question."""
+"""Read the dbt marts and write the insights report: headlines, charts and tables per question.
+
+Every money figure names its measure (fare revenue, driver revenue, total paid, pass-through
+charges) and the page prints the measure's definition under it, taken from the dbt project's
+doc blocks (``models/_tripline__docs.md``), the same text the docs site shows. Sections whose
+marts were not built (a pipeline the demo skipped) say so instead of failing.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-from dataclasses import dataclass, field
-from html import escape
+import json
+import re
+import shutil
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +22,16 @@ import duckdb
 
 from ingestion.core.errors import DestinationError, TriplineError
 from ingestion.core.settings import Settings, load_settings
-from ingestion.report import svg
+from ingestion.dbt_runner import dbt_project_dir, dbt_target_dir
+from ingestion.report import charts
+from ingestion.report.page import Chart, Section, render
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MARTS = "marts"
+DOCS_FILE = Path("models") / "_tripline__docs.md"
+GEOJSON = Path(__file__).with_name("taxi_zones.geojson")
+MEASURES = ("fare_revenue", "driver_revenue", "total_paid", "pass_through_charges")
+DAYS = charts.DAYS
+Row = dict[str, Any]
 
 
 def report_path(settings: Settings) -> Path:
@@ -24,287 +39,868 @@ def report_path(settings: Settings) -> Path:
     return settings.data_dir / "report" / "index.html"
 
 
-@dataclass
-class Section:
-    """One question of the report: its headline sentences and its chart."""
-
-    title: str
-    question: str
-    headlines: list[str]
-    chart: str
-    caption: str
-    table: list[list[str]] = field(default_factory=list)
+@cache
+def doc_blocks(project: Path | None = None) -> dict[str, str]:
+    """The dbt project's doc blocks by name, as one line of plain text each."""
+    text = ((project or dbt_project_dir()) / DOCS_FILE).read_text(encoding="utf-8")
+    blocks = re.findall(r"{% docs (\w+) %}(.*?){% enddocs %}", text, flags=re.S)
+    return {name: " ".join(body.replace("`", "").split()) for name, body in blocks}
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    return con.execute(sql).fetchall()
+def define(*measures: str) -> list[str]:
+    """The definition lines of the money measures named."""
+    blocks = doc_blocks()
+    return [blocks[m] for m in measures]
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f} %"
+class _Marts:
+    """Queries over the marts; a missing mart raises ``_Missing`` naming it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.tables = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [MARTS],
+            ).fetchall()
+        }
+
+    def rows(self, sql: str, *needs: str) -> list[Row]:
+        missing = [name for name in needs if name not in self.tables]
+        if missing:
+            raise _Missing(missing)
+        cursor = self.con.execute(sql.replace("{m}", MARTS))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _usd(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.2f}"
+class _Missing(Exception):  # noqa: N818 - a signal: the section has no data in this build
+    def __init__(self, marts: list[str]) -> None:
+        super().__init__(", ".join(marts))
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _usd(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    return f"{'-' if value < 0 else ''}${abs(value):,.{digits}f}"
 
 
 def _int(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
-def demand(con: duckdb.DuckDBPyConnection) -> Section:
-    cells = _rows(
-        con,
-        f"select pickup_day_of_week, pickup_hour, sum(trips), sum(share_of_week) "
-        f"from {MARTS}.demand_by_hour_of_week group by all order by 4 desc",
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else str(value)
+
+
+def demand(m: _Marts) -> Section:
+    cells = m.rows(
+        "select pickup_day_of_week as dow, pickup_hour as hour, sum(trips) as trips, "
+        "sum(share_of_week) as share from {m}.demand_by_hour_of_week group by all "
+        "order by trips desc",
+        "demand_by_hour_of_week",
     )
-    grid = {(day - 1, hour): float(trips) for day, hour, trips, _ in cells}
-    day, hour, trips, share = cells[0]
-    boroughs = _rows(
-        con,
-        f"select pickup_borough_name, sum(share_of_week) from {MARTS}.demand_by_hour_of_week "
-        "group by 1 order by 2 desc limit 3",
+    boroughs = m.rows(
+        "select pickup_borough_name as borough, sum(share_of_week) as share "
+        "from {m}.demand_by_hour_of_week group by 1 order by 2 desc",
+        "demand_by_hour_of_week",
     )
+    top = cells[0]
+    grid = [
+        {
+            "day": DAYS[c["dow"] - 1],
+            "hour": f"{c['hour']:02d}",
+            "trips": c["trips"],
+            "share": c["share"],
+        }
+        for c in cells
+    ]
     return Section(
+        "demand",
         "1. Demand by hour of week",
         "When is the city busiest?",
         [
-            f"Busiest hour of the week: {DAYS[day - 1]} {hour:02d}:00-{hour:02d}:59 with "
-            f"{_int(trips)} trips ({_pct(share)} of the week's trips).",
-            "Pickups by borough: " + ", ".join(f"{name} {_pct(s)}" for name, s in boroughs) + ".",
-        ],
-        svg.heatmap(list(DAYS), [f"{h:02d}" for h in range(24)], grid, _int),
-        "Valid trips by pickup day and hour (all boroughs); darker is busier.",
-    )
-
-
-def zone_pairs(con: duckdb.DuckDBPyConnection) -> Section:
-    top = _rows(
-        con,
-        f"select pickup_zone_name, dropoff_zone_name, trips, revenue, rank_by_revenue "
-        f"from {MARTS}.top_zone_pairs order by rank_by_trips, pickup_location_id limit 10",
-    )
-    by_revenue = _rows(
-        con,
-        f"select pickup_zone_name, dropoff_zone_name, revenue from {MARTS}.top_zone_pairs "
-        "order by rank_by_revenue limit 1",
-    )[0]
-    return Section(
-        "2. Top origin-destination pairs",
-        "Which zone pairs carry the most trips and revenue?",
-        [
-            f"Most trips: {top[0][0]} → {top[0][1]} ({_int(top[0][2])} trips).",
-            f"Most revenue: {by_revenue[0]} → {by_revenue[1]} ({_usd(by_revenue[2])}).",
-        ],
-        svg.bar_chart([f"{a} → {b}" for a, b, *_ in top], [float(r[2]) for r in top], _int),
-        "The ten pickup → dropoff zone pairs with the most valid trips.",
-    )
-
-
-def airports(con: duckdb.DuckDBPyConnection) -> Section:
-    rows = _rows(
-        con,
-        f"select airport_code, trips, share_of_trips, share_of_revenue, median_fare, "
-        f"median_duration_minutes from {MARTS}.airport_trip_summary order by trips desc",
-    )
-    trip_share = sum(r[2] for r in rows)
-    revenue_share = sum(r[3] for r in rows)
-    return Section(
-        "3. Airport trips",
-        "How much of the business are airport trips, and what does one cost and take?",
-        [
-            f"Airport trips are {_pct(trip_share)} of trips but {_pct(revenue_share)} of revenue.",
-            "Median fare and duration: "
-            + "; ".join(f"{r[0]} {_usd(r[4])}, {r[5]:.0f} min" for r in rows)
+            f"Busiest hour of the week: {DAYS[top['dow'] - 1]} {top['hour']:02d}:00-"
+            f"{top['hour']:02d}:59 with {_int(top['trips'])} trips ({_pct(top['share'])} of "
+            "the week's trips).",
+            "Pickups by borough: "
+            + ", ".join(f"{b['borough']} {_pct(b['share'])}" for b in boroughs[:4])
             + ".",
         ],
-        svg.bar_chart([r[0] for r in rows], [float(r[3]) for r in rows], _pct),
-        "Share of all revenue from trips to or from each airport.",
-        [["Airport", "Trips", "Share of trips", "Share of revenue", "Median fare", "Median min"]]
-        + [[r[0], _int(r[1]), _pct(r[2]), _pct(r[3]), _usd(r[4]), f"{r[5]:.1f}"] for r in rows],
-    )
-
-
-def tipping(con: duckdb.DuckDBPyConnection) -> Section:
-    payment = dict(
-        _rows(
-            con,
-            f"select segment_value, tip_rate from {MARTS}.tip_rates "
-            "where segment_type = 'payment_type'",
-        )
-    )
-    bands = _rows(
-        con,
-        f"select segment_value, tip_rate from {MARTS}.tip_rates "
-        "where segment_type = 'distance_band' order by segment_value",
-    )
-    high = max(bands, key=lambda band: band[1] or 0)
-    low = min(bands, key=lambda band: band[1] or 0)
-    return Section(
-        "4. Tipping",
-        "How much do passengers tip, by payment type, hour and distance?",
         [
-            f"Card trips tip {_pct(payment.get('Credit card'))} of the fare; cash trips "
-            f"record {_pct(payment.get('Cash'))} (cash tips are not recorded by the meter).",
-            f"Card tip rate by distance band: highest {high[0]} ({_pct(high[1])}), lowest "
-            f"{low[0]} ({_pct(low[1])}).",
+            Chart(
+                "demand_heatmap",
+                charts.heatmap_hour_of_week(grid),
+                "Trips by pickup day and hour, all boroughs (colour: trips; see the legend).",
+            ),
+            Chart(
+                "demand_boroughs",
+                charts.bars(
+                    boroughs, "borough", "share", value_title="Share of pickups", value_format=".0%"
+                ),
+                "Share of pickups by borough (N/A: outside NYC; Unknown: zone 264).",
+            ),
         ],
-        svg.bar_chart([b[0] for b in bands], [float(b[1] or 0) for b in bands], _pct),
-        "Tip rate (tips / fares) of card trips by distance band.",
     )
 
 
-def efficiency(con: duckdb.DuckDBPyConnection) -> Section:
-    boroughs = [
-        r[0]
-        for r in _rows(
-            con,
-            f"select pickup_borough_name from {MARTS}.trip_efficiency group by 1 "
-            "order by sum(trips) desc limit 4",
+def zone_map(m: _Marts) -> Section:
+    zones = {
+        row["location_id"]: row
+        for row in m.rows("select * from {m}.trips_by_zone", "trips_by_zone")
+    }
+    collection = json.loads(GEOJSON.read_text())
+    features = []
+    for feature in collection["features"]:
+        row = zones.get(feature["properties"]["location_id"], {})
+        properties = {
+            **feature["properties"],
+            "pickups": row.get("pickups", 0),
+            "dropoffs": row.get("dropoffs", 0),
+            "pickup_fare_revenue": round(row.get("pickup_fare_revenue") or 0.0, 2),
+        }
+        features.append({**feature, "properties": properties})
+    busiest = sorted(zones.values(), key=lambda r: -r["pickups"])[:3]
+    return Section(
+        "map",
+        "2. Zone map",
+        "Where do trips start?",
+        [
+            "Busiest pickup zones: "
+            + "; ".join(
+                f"{z['zone_name']} ({z['borough_name']}) {_int(z['pickups'])} "
+                f"({_pct(z['share_of_pickups'])})"
+                for z in busiest
+            )
+            + ".",
+            f"{sum(1 for z in zones.values() if z['pickups'] > 0)} of {len(zones)} zones have "
+            "pickups; zone 265 (outside NYC) and 264 (unknown) have no polygon.",
+        ],
+        [
+            Chart(
+                "zone_map",
+                charts.choropleth(features, "pickups", "Pickups"),
+                "Pickups per TLC taxi zone (the TLC's polygons; colour on a log-like scale); "
+                "hover a zone for its numbers.",
+                define("fare_revenue"),
+            ),
+        ],
+    )
+
+
+def zone_pairs(m: _Marts) -> Section:
+    top = m.rows(
+        "select pickup_zone_name || ' → ' || dropoff_zone_name as pair, trips, fare_revenue, "
+        "is_airport_pair from {m}.top_zone_pairs order by rank_by_trips, pickup_location_id "
+        "limit 12",
+        "top_zone_pairs",
+    )
+    by_revenue = m.rows(
+        "select pickup_zone_name || ' → ' || dropoff_zone_name as pair, fare_revenue "
+        "from {m}.top_zone_pairs order by rank_by_fare_revenue limit 1",
+        "top_zone_pairs",
+    )[0]
+    for row in top:
+        row["kind"] = "airport pair" if row["is_airport_pair"] else "city pair"
+    return Section(
+        "pairs",
+        "3. Top origin-destination pairs",
+        "Which zone pairs carry the most trips and the most fare revenue?",
+        [
+            f"Most trips: {top[0]['pair']} ({_int(top[0]['trips'])} trips"
+            f"{', an airport pair' if top[0]['is_airport_pair'] else ', not an airport pair'}).",
+            f"Most fare revenue: {by_revenue['pair']} ({_usd(by_revenue['fare_revenue'], 0)} "
+            "fare revenue).",
+        ],
+        [
+            Chart(
+                "pairs_by_trips",
+                charts.bars(
+                    top, "pair", "trips", value_title="Trips", color="kind", color_title="Pair"
+                ),
+                "The twelve pickup → dropoff pairs with the most trips.",
+            ),
+        ],
+        definitions=define("fare_revenue"),
+    )
+
+
+def airports(m: _Marts) -> Section:
+    rows = m.rows(
+        "select * from {m}.airport_trip_summary order by trips desc", "airport_trip_summary"
+    )
+    shares = [
+        {"airport": r["airport_code"], "measure": measure, "share": r[column]}
+        for r in rows
+        for measure, column in (
+            ("share of trips", "share_of_trips"),
+            ("share of fare revenue", "share_of_fare_revenue"),
         )
     ]
-    rows = _rows(
-        con,
-        f"select pickup_borough_name, pickup_hour, average_speed_mph, revenue_per_minute "
-        f"from {MARTS}.trip_efficiency",
-    )
-    speed = {(b, h): s for b, h, s, _ in rows}
-    series = {b: [speed.get((b, h)) for h in range(24)] for b in boroughs}
-    slowest = min(
-        ((h, speed[(boroughs[0], h)]) for h in range(24) if (boroughs[0], h) in speed),
-        key=lambda item: item[1],
-    )
-    overall = _rows(
-        con,
-        f"select sum(revenue) / sum(revenue / revenue_per_mile), "
-        f"sum(revenue) / sum(revenue / revenue_per_minute) from {MARTS}.trip_efficiency",
-    )[0]
+    trip_share = sum(r["share_of_trips"] for r in rows)
+    revenue_share = sum(r["share_of_fare_revenue"] or 0 for r in rows)
     return Section(
-        "5. Efficiency",
-        "Where and when does a cab earn most per mile and minute, and how fast does it move?",
+        "airports",
+        "4. Airport trips",
+        "How much of the business are airport trips, and what does one cost and take?",
         [
-            f"Overall a cab earns {_usd(overall[0])} per mile and {_usd(overall[1])} per "
-            "minute with a passenger.",
-            f"Slowest hour in {boroughs[0]}: {slowest[0]:02d}:00 at {slowest[1]:.1f} mph "
-            "(chart: average speed by pickup hour).",
+            f"Airport trips are {_pct(trip_share)} of trips but {_pct(revenue_share)} of fare "
+            "revenue.",
+            "Median fare and duration: "
+            + "; ".join(
+                f"{r['airport_code']} {_usd(r['median_fare'])} (median fare revenue a trip), "
+                f"{r['median_duration_minutes']:.0f} min (90 % within "
+                f"{r['p90_duration_minutes']:.0f} min)"
+                for r in rows
+            )
+            + ".",
         ],
-        svg.line_chart([f"{h:02d}" for h in range(24)], series, lambda v: f"{v:.0f} mph"),
-        "Average speed (miles / hours with a passenger) by pickup hour, busiest boroughs.",
-    )
-
-
-def daily(con: duckdb.DuckDBPyConnection) -> Section:
-    days = _rows(con, f"select pickup_date, trips from {MARTS}.daily_kpis order by 1")
-    months = _rows(
-        con,
-        f"select pickup_month, trips, revenue, average_fare, average_distance_miles, "
-        f"average_duration_minutes, trips_change_vs_prior_month "
-        f"from {MARTS}.monthly_kpis order by 1",
-    )
-    trips = sum(m[1] for m in months)
-    revenue = sum(m[2] for m in months)
-    last = months[-1]
-    change = "" if last[6] is None else f" ({last[6] * 100:+.1f} % trips vs the month before)"
-    return Section(
-        "6. Daily KPIs",
-        "How is the business doing, day by day and month over month?",
         [
-            f"{_int(trips)} valid trips, {_usd(revenue)} revenue over {len(days)} days.",
-            f"Latest month {last[0]:%Y-%m}: {_int(last[1])} trips, average fare "
-            f"{_usd(last[3])}{change}.",
+            Chart(
+                "airport_shares",
+                charts.grouped_bars(
+                    shares,
+                    "airport",
+                    "measure",
+                    "share",
+                    value_title="Share of all trips / fare revenue",
+                ),
+                "Each airport's share of trips and of fare revenue.",
+                define("fare_revenue"),
+            ),
         ],
-        svg.line_chart(
-            [f"{d:%m-%d}" for d, _ in days], {"trips per day": [float(t) for _, t in days]}, _int
-        ),
-        "Valid trips per pickup day.",
-        [["Month", "Trips", "Revenue", "Avg fare", "Avg miles", "Avg min", "Trips MoM"]]
+        [["Airport", "Trips", "Pickups", "Fare revenue", "Median fare", "Median min", "P90 min"]]
         + [
             [
-                f"{m[0]:%Y-%m}",
-                _int(m[1]),
-                _usd(m[2]),
-                _usd(m[3]),
-                f"{m[4]:.2f}",
-                f"{m[5]:.1f}",
-                "" if m[6] is None else f"{m[6] * 100:+.1f} %",
+                r["airport_code"],
+                _int(r["trips"]),
+                _int(r["pickups"]),
+                _usd(r["fare_revenue"], 0),
+                _usd(r["median_fare"]),
+                f"{r['median_duration_minutes']:.1f}",
+                f"{r['p90_duration_minutes']:.1f}",
             ]
-            for m in months
+            for r in rows
         ],
     )
 
 
-def data_quality(con: duckdb.DuckDBPyConnection) -> Section:
-    rules = _rows(
-        con,
-        f"select rule_name, sum(failing_rows), sum(failing_rows) / sum(total_rows) "
-        f"from {MARTS}.data_quality_by_month group by rule_name, rule_order order by rule_order",
+def tipping(m: _Marts) -> Section:
+    rows = m.rows("select * from {m}.tip_rates", "tip_rates")
+    by = {
+        t: [r for r in rows if r["segment_type"] == t]
+        for t in ("payment_type", "pickup_hour", "distance_band")
+    }
+    payment = {r["segment_value"]: r for r in by["payment_type"]}
+    bands = sorted(by["distance_band"], key=lambda r: r["segment_value"])
+    hours = sorted(by["pickup_hour"], key=lambda r: r["segment_value"])
+    for r in hours:
+        r["hour"] = int(r["segment_value"])
+    high = max(bands, key=lambda b: b["tip_rate"] or 0)
+    low = min(bands, key=lambda b: b["tip_rate"] or 0)
+    top_hour = max(hours, key=lambda h: h["tip_rate"] or 0)
+    low_hour = min(hours, key=lambda h: h["tip_rate"] or 0)
+    card = payment.get("Credit card", {})
+    cash = payment.get("Cash", {})
+    distribution = m.rows(
+        "select measure_name as measure, bin_lower as lower, coalesce(bin_upper, bin_lower + "
+        "0.025) as upper, trips, share_of_trips as share from {m}.trip_distributions "
+        "where measure_name = 'card_tip_rate' order by bin_index",
+        "trip_distributions",
     )
-    invalid = next(r for r in rules if r[0] == "any_invalidating_rule")
     return Section(
-        "7. Data quality",
-        "How healthy is the data? Rows failing each validity rule.",
+        "tips",
+        "5. Tipping",
+        "How much do passengers tip, by distance and hour?",
         [
-            f"{_pct(invalid[2])} of rows ({_int(invalid[1])}) fail at least one rule and "
-            "are left out of the insights (kept in fct_trips with their flags).",
+            f"Card trips tip {_pct(card.get('tip_rate'))} of the fare "
+            f"({_pct(card.get('share_tipped'), 0)} tip at all); cash trips record "
+            f"{_pct(cash.get('tip_rate'))} - the meter does not see cash tips.",
+            f"Card tip rate by distance: {high['segment_value']} {_pct(high['tip_rate'])} down to "
+            f"{low['segment_value']} {_pct(low['tip_rate'])}; by hour: "
+            f"{top_hour['hour']:02d}:00 {_pct(top_hour['tip_rate'])}, "
+            f"{low_hour['hour']:02d}:00 {_pct(low_hour['tip_rate'])}.",
         ],
-        svg.bar_chart([r[0] for r in rules], [float(r[2]) for r in rules], _pct),
-        "Share of all rows failing each rule, all months.",
-        [["Rule", "Failing rows", "Share"]] + [[r[0], _int(r[1]), _pct(r[2])] for r in rules],
+        [
+            Chart(
+                "tips_by_distance",
+                charts.bars(
+                    bands,
+                    "segment_value",
+                    "tip_rate",
+                    value_title="Card tip rate",
+                    category_title="Distance",
+                    value_format=".0%",
+                    sort=[b["segment_value"] for b in bands],
+                ),
+                "Card tips over card fares by distance band (short fares carry fixed "
+                "surcharges, so the tip screen's percentages weigh more).",
+            ),
+            Chart(
+                "tips_by_hour",
+                charts.lines(
+                    hours,
+                    "hour",
+                    "tip_rate",
+                    x_title="Pickup hour",
+                    y_title="Card tip rate",
+                    y_format=".0%",
+                ),
+                "Card tip rate by pickup hour (from zero).",
+            ),
+            Chart(
+                "tips_distribution",
+                charts.histograms(distribution, [("card_tip_rate", "Tip / fare", ".0%")]),
+                "Distribution of the tip rate of card trips (the last bar: 60 % and more).",
+            ),
+        ],
+        definitions=[
+            "Tip rate: sum of tip_amount over sum of fare_amount (US dollars) of card "
+            "trips valid for tips; fare is the measure fare revenue of those trips."
+        ],
     )
 
 
-SECTIONS = (demand, zone_pairs, airports, tipping, efficiency, daily, data_quality)
-
-
-def render(sections: list[Section], generated: str) -> str:
-    """The whole page as text."""
-    body = []
-    for section in sections:
-        table = ""
-        if section.table:
-            head, *rows = section.table
-            table = (
-                "<table><tr>"
-                + "".join(f"<th>{escape(h)}</th>" for h in head)
-                + "</tr>"
-                + "".join(
-                    "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows
-                )
-                + "</table>"
-            )
-        items = "".join(f"<li>{escape(h)}</li>" for h in section.headlines)
-        body.append(
-            f'<section><h2>{escape(section.title)}</h2><p class="q">{escape(section.question)}'
-            f"</p><ul>{items}</ul><figure>{section.chart}<figcaption>{escape(section.caption)}"
-            f"</figcaption></figure>{table}</section>"
+def efficiency(m: _Marts) -> Section:
+    rows = m.rows("select * from {m}.trip_efficiency", "trip_efficiency")
+    totals: dict[str, dict[str, float]] = {}
+    for r in rows:
+        t = totals.setdefault(r["pickup_borough_name"], {"trips": 0, "rev": 0, "mi": 0, "min": 0})
+        t["trips"] += r["trips"]
+        t["rev"] += r["driver_revenue"]
+        t["mi"] += r["miles"]
+        t["min"] += r["minutes"]
+    boroughs = sorted(totals, key=lambda b: -totals[b]["trips"])[:4]
+    speed_rows = [r for r in rows if r["pickup_borough_name"] in boroughs]
+    manhattan = sorted(
+        (r for r in rows if r["pickup_borough_name"] == "Manhattan"), key=lambda r: r["pickup_hour"]
+    )
+    slowest = min(manhattan, key=lambda r: r["median_speed_mph"]) if manhattan else None
+    fastest = max(manhattan, key=lambda r: r["median_speed_mph"]) if manhattan else None
+    all_rev = sum(t["rev"] for t in totals.values())
+    per_mile = [
+        {"borough": b, "per_mile": totals[b]["rev"] / totals[b]["mi"]}
+        for b in boroughs
+        if totals[b]["mi"]
+    ]
+    headlines = [
+        f"A cab earns {_usd(all_rev / sum(t['mi'] for t in totals.values()))} driver revenue "
+        f"per mile and {_usd(all_rev / sum(t['min'] for t in totals.values()))} per minute "
+        "with a passenger.",
+    ]
+    if slowest and fastest:
+        headlines.append(
+            f"Manhattan's median speed: {slowest['median_speed_mph']:.1f} mph at "
+            f"{slowest['pickup_hour']:02d}:00, {fastest['median_speed_mph']:.1f} mph at "
+            f"{fastest['pickup_hour']:02d}:00."
         )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        "<title>Tripline insights</title><style>"
-        "body{font-family:sans-serif;max-width:760px;margin:2em auto;color:#222}"
-        "section{border-top:1px solid #ddd;padding:0.5em 0 1em}.q{color:#555;font-style:italic}"
-        "table{border-collapse:collapse;font-size:13px;margin-top:0.5em}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-        "figure{margin:0.5em 0}figcaption{color:#555;font-size:13px}"
-        "</style></head><body><h1>Tripline insights</h1>"
-        "<p>Yellow taxi trips, from the dbt insight marts (valid trips only; see question 7). "
-        "Times are New York local time; money is US dollars; revenue is total_amount. "
-        f"Generated {escape(generated)}.</p>" + "".join(body) + "</body></html>"
+    return Section(
+        "efficiency",
+        "6. Speed and earnings",
+        "Where and when does a cab earn most per mile, and how fast does it move?",
+        headlines,
+        [
+            Chart(
+                "speed_by_hour",
+                charts.lines(
+                    speed_rows,
+                    "pickup_hour",
+                    "median_speed_mph",
+                    x_title="Pickup hour",
+                    y_title="Median speed (mph)",
+                    series="pickup_borough_name",
+                    series_title="Borough",
+                    band=("p25_speed_mph", "p75_speed_mph"),
+                    y_format=".0f",
+                ),
+                "Median trip speed by pickup hour, busiest boroughs; the band spans the "
+                "middle half of trips (25th to 75th percentile).",
+            ),
+            Chart(
+                "revenue_per_mile",
+                charts.bars(
+                    per_mile,
+                    "borough",
+                    "per_mile",
+                    value_title="Driver revenue per mile (USD)",
+                    value_format="$,.2f",
+                ),
+                "Driver revenue per mile with a passenger, by pickup borough.",
+                define("driver_revenue"),
+            ),
+        ],
+        definitions=define("driver_revenue"),
     )
+
+
+def months(m: _Marts) -> Section:
+    rows = m.rows("select * from {m}.monthly_kpis order by pickup_month", "monthly_kpis")
+    days = m.rows(
+        "select pickup_date, trips from {m}.daily_kpis order by pickup_date", "daily_kpis"
+    )
+    for r in rows:
+        r["month"] = r["pickup_month"].strftime("%Y-%m")
+    for d in days:
+        d["date"] = _iso(d["pickup_date"])
+        del d["pickup_date"]
+    busiest = max(rows, key=lambda r: r["trips_per_day"])
+    quietest = min(rows, key=lambda r: r["trips_per_day"])
+    first, last = rows[0], rows[-1]
+    totals = {k: sum(r[k] for r in rows) for k in ("trips", *MEASURES)}
+    same_month = next(
+        (
+            r
+            for r in rows
+            if r["pickup_month"].year == last["pickup_month"].year - 1
+            and r["pickup_month"].month == last["pickup_month"].month
+        ),
+        None,
+    )
+    trend = (
+        f" {last['month']} carried {_pct(last['trips'] / same_month['trips'] - 1)} more trips "
+        f"than {same_month['month']}."
+        if same_month
+        else ""
+    )
+    return Section(
+        "months",
+        "7. Months and days",
+        "How is the business doing, month over month?",
+        [
+            f"{_int(totals['trips'])} trips from {first['month']} to {last['month']}: fare "
+            f"revenue {_usd(totals['fare_revenue'], 0)}, driver revenue "
+            f"{_usd(totals['driver_revenue'], 0)}, total paid {_usd(totals['total_paid'], 0)} of "
+            f"which {_usd(totals['pass_through_charges'], 0)} pass-through charges.",
+            f"Busiest month per day: {busiest['month']} ({_int(busiest['trips_per_day'])} trips a "
+            f"day); quietest: {quietest['month']} ({_int(quietest['trips_per_day'])})." + trend,
+        ],
+        [
+            Chart(
+                "monthly_trips",
+                charts.bars(
+                    rows,
+                    "month",
+                    "trips_per_day",
+                    value_title="Trips per day",
+                    category_title="Month",
+                    sort=[r["month"] for r in rows],
+                ),
+                "Trips per day in each month (from zero): the seasons and the trend.",
+            ),
+            Chart(
+                "daily_trips",
+                charts.lines(
+                    days, "date", "trips", x_title="Pickup date", y_title="Trips", x_type="T"
+                ),
+                "Trips per day: weekdays, weekends, holidays (Thanksgiving, Christmas, the "
+                "Fourth of July) and rainy days.",
+            ),
+        ],
+        [
+            [
+                "Month",
+                "Trips",
+                "Trips MoM",
+                "Fare revenue",
+                "Driver revenue",
+                "Total paid",
+                "Pass-through",
+                "Avg fare",
+            ]
+        ]
+        + [
+            [
+                r["month"],
+                _int(r["trips"]),
+                ""
+                if r["trips_change_vs_prior_month"] is None
+                else f"{r['trips_change_vs_prior_month'] * 100:+.1f} %",
+                _usd(r["fare_revenue"], 0),
+                _usd(r["driver_revenue"], 0),
+                _usd(r["total_paid"], 0),
+                _usd(r["pass_through_charges"], 0),
+                _usd(r["average_fare"]),
+            ]
+            for r in rows
+        ],
+        define(*MEASURES),
+    )
+
+
+def congestion_fee(m: _Marts) -> Section:
+    days = m.rows(
+        "select pickup_date, cbd_congestion_fees, trips_charged_cbd_fee, revenue_trips "
+        "from {m}.daily_kpis order by pickup_date",
+        "daily_kpis",
+    )
+    charged = [d for d in days if d["trips_charged_cbd_fee"] > 0]
+    if not charged:
+        return Section(
+            "congestion",
+            "8. Congestion pricing",
+            "What did the MTA's Congestion Relief Zone fee (from 5 January 2025) add?",
+            missing="No trip in this build was charged the fee (it starts on 5 January 2025).",
+        )
+    first = charged[0]["pickup_date"]
+    window = [dict(d) for d in days if d["pickup_date"] >= first - dt.timedelta(days=35)]
+    for d in window:
+        d["date"] = _iso(d["pickup_date"])
+        d["share_charged"] = (
+            d["trips_charged_cbd_fee"] / d["revenue_trips"] if d["revenue_trips"] else 0
+        )
+        del d["pickup_date"]
+    after = [d for d in days if d["pickup_date"] >= first]
+    fees = sum(d["cbd_congestion_fees"] for d in after)
+    share = sum(d["trips_charged_cbd_fee"] for d in after) / sum(d["revenue_trips"] for d in after)
+    return Section(
+        "congestion",
+        "8. Congestion pricing",
+        "What did the MTA's Congestion Relief Zone fee (from 5 January 2025) add?",
+        [
+            f"The fee first appears on {first:%Y-%m-%d}; since then {_pct(share)} of revenue trips "
+            f"paid it, {_usd(fees, 0)} in all (pass-through charges).",
+        ],
+        [
+            Chart(
+                "cbd_fee",
+                charts.lines(
+                    window,
+                    "date",
+                    "share_charged",
+                    x_title="Pickup date",
+                    y_title="Share of revenue trips charged",
+                    y_format=".0%",
+                    x_type="T",
+                    rule_at="2025-01-05",
+                ),
+                "Share of revenue trips charged the Congestion Relief Zone fee per day "
+                "(dashed: 5 January 2025).",
+            ),
+        ],
+        definitions=define("pass_through_charges"),
+    )
+
+
+def distributions(m: _Marts) -> Section:
+    rows = m.rows(
+        "select measure_name as measure, bin_lower as lower, coalesce(bin_upper, bin_lower + "
+        "bin_lower / 20) as upper, trips, share_of_trips as share from {m}.trip_distributions "
+        "where measure_name != 'card_tip_rate' order by measure_name, bin_index",
+        "trip_distributions",
+    )
+    return Section(
+        "distributions",
+        "9. What a trip looks like",
+        "How long, how far, how fast, how expensive - beyond the mean?",
+        [
+            "Histograms of distance, duration, speed and fare; the last bar of each holds "
+            "everything beyond the axis."
+        ],
+        [
+            Chart(
+                "distributions",
+                charts.histograms(
+                    rows,
+                    [
+                        ("trip_distance_miles", "Distance (miles)", ".1f"),
+                        ("duration_minutes", "Duration (minutes)", ".0f"),
+                        ("average_speed_mph", "Speed (mph)", ".0f"),
+                        ("fare_amount", "Fare (USD)", "$.0f"),
+                    ],
+                ),
+                "Share of trips per bin: distance, duration and speed of trips valid for "
+                "distance and time; fare of revenue trips.",
+                define("fare_revenue"),
+            ),
+        ],
+    )
+
+
+def weather(m: _Marts) -> Section:
+    rows = m.rows("select * from {m}.demand_and_tips_by_weather", "demand_and_tips_by_weather")
+    conditions = [r for r in rows if r["segment_type"] == "weather_condition"]
+    by = {r["segment_value"]: r for r in conditions}
+    rain = by.get("rain")
+    lines = [
+        "Demand against the same hour of the week: "
+        + ", ".join(
+            f"{r['segment_value']} {r['demand_vs_baseline'] * 100:+.1f} %"
+            for r in conditions
+            if r["demand_vs_baseline"] is not None
+        )
+        + "."
+    ]
+    if rain and rain["card_tip_rate_vs_baseline"] is not None:
+        lines.append(
+            f"Card tips in rainy hours: {_pct(rain['card_tip_rate'])} of the fare, "
+            f"{rain['card_tip_rate_vs_baseline'] * 100:+.1f} points against the same hours' usual."
+        )
+    return Section(
+        "weather",
+        "10. Weather",
+        "Does rain bring more riders?",
+        lines,
+        [
+            Chart(
+                "weather_demand",
+                charts.bars(
+                    conditions,
+                    "segment_value",
+                    "demand_vs_baseline",
+                    value_title="Trips vs a typical hour of the same kind",
+                    category_title="Weather",
+                    value_format="+.0%",
+                ),
+                "Trips per hour in each weather condition against the average of the same "
+                "hour of the week (0 = as usual).",
+            ),
+        ],
+    )
+
+
+def fleet(m: _Marts) -> Section:
+    hours = m.rows(
+        "select hour_of_week, avg_drivers_on_shift, share_of_fleet_active "
+        "from {m}.fleet_active_share_by_hour_of_week order by hour_of_week",
+        "fleet_active_share_by_hour_of_week",
+    )
+    weeks = m.rows(
+        "select floor(hours_on_shift / 5) * 5 as lower, floor(hours_on_shift / 5) * 5 + 5 as "
+        "upper, 'hours' as measure, count(*) as trips from {m}.fleet_shift_hours_by_driver_week "
+        "group by all order by lower",
+        "fleet_shift_hours_by_driver_week",
+    )
+    total = sum(w["trips"] for w in weeks) or 1
+    for w in weeks:
+        w["share"] = w["trips"] / total
+    peak = max(hours, key=lambda h: h["avg_drivers_on_shift"])
+    return Section(
+        "fleet",
+        "11. The fleet",
+        "When is our fleet on the road, and how long do drivers work?",
+        [
+            f"Most drivers on shift: {DAYS[peak['hour_of_week'] // 24]} "
+            f"{peak['hour_of_week'] % 24:02d}:00 UTC, {peak['avg_drivers_on_shift']:.1f} on "
+            f"average ({_pct(peak['share_of_fleet_active'])} of the roster).",
+        ],
+        [
+            Chart(
+                "fleet_on_shift",
+                charts.lines(
+                    hours,
+                    "hour_of_week",
+                    "avg_drivers_on_shift",
+                    x_title="Hour of the week (UTC, 0 = Monday 00:00)",
+                    y_title="Drivers on shift",
+                    y_format=".0f",
+                ),
+                "Average drivers on shift per hour of the week (fleet database, from zero).",
+            ),
+            Chart(
+                "fleet_hours",
+                charts.histograms(weeks, [("hours", "Hours on shift per driver and week", ".0f")]),
+                "Distribution of weekly hours on shift per driver (5-hour bins).",
+            ),
+        ],
+    )
+
+
+def market_share(m: _Marts) -> Section:
+    bases = m.rows(
+        "select segment_label as base, share_of_fleet from {m}.fhv_fleet_composition "
+        "where segment_type = 'base' order by vehicles desc limit 10",
+        "fhv_fleet_composition",
+    )
+    headlines = [
+        "Largest for-hire bases by licensed vehicles: "
+        + ", ".join(f"{b['base']} {_pct(b['share_of_fleet'])}" for b in bases[:3])
+        + "."
+    ]
+    section_charts = [
+        Chart(
+            "fhv_bases",
+            charts.bars(
+                bases,
+                "base",
+                "share_of_fleet",
+                value_title="Share of active FHV vehicles",
+                value_format=".0%",
+            ),
+            "Share of the city's active for-hire vehicles by base (NYC Open Data).",
+        ),
+    ]
+    try:
+        shares = m.rows(
+            "select hour_of_week, sum(fleet_trips_per_week) / nullif(sum(city_trips_per_week), 0) "
+            "as share from {m}.fleet_market_share_by_zone_hour_of_week group by 1 order by 1",
+            "fleet_market_share_by_zone_hour_of_week",
+        )
+        overall = m.rows(
+            "select sum(fleet_trips_per_week) / nullif(sum(city_trips_per_week), 0) as share "
+            "from {m}.fleet_market_share_by_zone_hour_of_week",
+            "fleet_market_share_by_zone_hour_of_week",
+        )[0]["share"]
+        headlines.append(
+            f"Our fleet's trips are {_pct(overall, 2)} of the yellow-taxi trips of "
+            "the same zones and hours."
+        )
+        section_charts.append(
+            Chart(
+                "fleet_market_share",
+                charts.lines(
+                    shares,
+                    "hour_of_week",
+                    "share",
+                    x_title="Hour of the week (New York local)",
+                    y_title="Fleet trips / yellow trips",
+                    y_format=".1%",
+                ),
+                "The fleet's trips against the city's yellow-taxi trips per hour of the week.",
+            )
+        )
+    except _Missing:
+        headlines.append(
+            "The fleet's trip events (Kafka) were not loaded in this build, so its "
+            "share of yellow-taxi trips is not shown."
+        )
+    return Section(
+        "market_share",
+        "12. Market share",
+        "Who holds the for-hire market, and how big is our fleet against the yellow cabs?",
+        headlines,
+        section_charts,
+    )
+
+
+def data_quality(m: _Marts) -> Section:
+    rules = m.rows(
+        "select rule_name, excludes_from, sum(failing_rows) as failing, "
+        "sum(failing_rows) / sum(total_rows) as share from {m}.data_quality_by_month "
+        "group by rule_name, rule_order, excludes_from order by rule_order",
+        "data_quality_by_month",
+    )
+    refunds = m.rows(
+        "select sum(refund_rows) as refunds, sum(matched_refunds) as matched, "
+        "sum(unmatched_refunds) as unmatched, sum(matched_refund_total_paid) as matched_paid, "
+        "sum(unmatched_refund_total_paid) as unmatched_paid from {m}.refunds_by_month",
+        "refunds_by_month",
+    )[0]
+    scopes = {r["rule_name"]: r for r in rules if r["rule_name"].startswith("excluded_from_")}
+    everything = "demand revenue tips distance_time zones"
+    for r in rules:
+        r["scope"] = {"": "informational", everything: "all measures"}.get(
+            r["excludes_from"], r["excludes_from"]
+        )
+    plain = [r for r in rules if not r["rule_name"].startswith("excluded_from_")]
+    return Section(
+        "quality",
+        "13. Data quality",
+        "How healthy is the data? Rows failing each rule, and what each rule takes them out of.",
+        [
+            "Rows left out, by measure: "
+            + ", ".join(
+                f"{name.removeprefix('excluded_from_')} {_pct(r['share'], 2)}"
+                for name, r in scopes.items()
+            )
+            + " (a rule takes a trip out only of what it would distort).",
+            f"{_int(refunds['refunds'])} refund rows: {_int(refunds['matched'])} netted against "
+            f"the charge they reverse ({_usd(refunds['matched_paid'], 0)} total paid), "
+            f"{_int(refunds['unmatched'])} unmatched ({_usd(refunds['unmatched_paid'], 0)} total "
+            "paid), reported and left out of revenue.",
+        ],
+        [
+            Chart(
+                "quality_rules",
+                charts.bars(
+                    plain,
+                    "rule_name",
+                    "share",
+                    value_title="Share of rows failing",
+                    value_format=".1%",
+                    color="scope",
+                    color_title="Excludes from",
+                    sort=[r["rule_name"] for r in plain],
+                ),
+                "Share of all rows failing each rule of the seed trip_validity_rules, coloured "
+                "by the measures the rule protects.",
+            ),
+        ],
+        [["Rule", "Excludes from", "Failing rows", "Share"]]
+        + [[r["rule_name"], r["scope"], _int(r["failing"]), _pct(r["share"], 2)] for r in rules],
+        define("total_paid"),
+    )
+
+
+SECTIONS: tuple[Callable[[_Marts], Section], ...] = (
+    demand,
+    zone_map,
+    zone_pairs,
+    airports,
+    tipping,
+    efficiency,
+    months,
+    congestion_fee,
+    distributions,
+    weather,
+    fleet,
+    market_share,
+    data_quality,
+)
+_TITLES = {
+    "weather": ("10. Weather", "Does rain bring more riders?"),
+    "fleet": ("11. The fleet", "When is our fleet on the road, and how long do drivers work?"),
+    "market_share": ("12. Market share", "Who holds the for-hire market?"),
+}
+INTRO = (
+    "Yellow taxi trips from the dbt marts, with weather, the fleet's database and NYC Open "
+    "Data. Times are New York local time; money is US dollars, and every money figure names "
+    "its measure (defined under it). Each chart counts only the trips valid for what it "
+    "shows (section 13)."
+)
+
+
+def sections(con: duckdb.DuckDBPyConnection) -> list[Section]:
+    """Every section, those without their marts marked missing."""
+    marts = _Marts(con)
+    out = []
+    for make in SECTIONS:
+        try:
+            out.append(make(marts))
+        except _Missing as missing:
+            title, question = _TITLES.get(make.__name__, (make.__name__, ""))
+            out.append(
+                Section(
+                    make.__name__,
+                    title,
+                    question,
+                    missing=f"Not in this build: the marts {missing} were not built "
+                    "(their pipeline did not run).",
+                )
+            )
+    return out
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(settings.duckdb_path), read_only=True)
+    except duckdb.Error as exc:
+        raise DestinationError(
+            f"cannot open {settings.duckdb_path} for the report: {str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def build_report(settings: Settings, out: Path | None = None) -> Path:
     """Write the report from the marts in ``settings.duckdb_path``; return its path."""
     target = out or report_path(settings)
+    con = _connect(settings)
     try:
-        con = duckdb.connect(str(settings.duckdb_path), read_only=True)
-    except duckdb.Error as exc:
-        raise DestinationError(
-            f"cannot open {settings.duckdb_path} for the report: {str(exc).splitlines()[0]}"
-        ) from exc
-    try:
-        sections = [make(con) for make in SECTIONS]
-    except (duckdb.Error, IndexError, StopIteration) as exc:
+        built = sections(con)
+    except (duckdb.Error, IndexError, KeyError, ValueError, ZeroDivisionError) as exc:
         raise TriplineError(
             f"the insight marts in {settings.duckdb_path} are missing or empty "
             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}): run dbt build"
@@ -313,15 +909,24 @@ def build_report(settings: Settings, out: Path | None = None) -> Path:
         con.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    target.write_text(render(sections, stamp), encoding="utf-8")
+    target.write_text(render(built, INTRO, stamp), encoding="utf-8")
     return target
+
+
+def publish_to_docs_site(report: Path) -> Path:
+    """Copy the report next to the dbt docs site (``<target>/report/index.html``), where the
+    overview page and the exposure ``insights_report`` link to it."""
+    destination = dbt_target_dir(dbt_project_dir()) / "report" / "index.html"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(report, destination)
+    return destination
 
 
 def headlines(settings: Settings) -> list[str]:
     """Every headline sentence of the report, for the console and docs."""
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    con = _connect(settings)
     try:
-        return [f"{s.title}: {h}" for make in SECTIONS for s in [make(con)] for h in s.headlines]
+        return [f"{s.title}: {h}" for s in sections(con) for h in s.headlines]
     finally:
         con.close()
 

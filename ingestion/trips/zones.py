@@ -1,44 +1,38 @@
-"""The taxi zone lookup: 265 zones with TLC's real ids for the airports and unknown zones.
+"""The TLC taxi zones: the real lookup (265 zones) and where each zone lies.
 
-Zone names are synthetic apart from a few landmarks; the ids the insights depend on are
-real: 1 Newark Airport (borough EWR), 132 JFK Airport and 138 LaGuardia Airport (Queens),
-264 Unknown and 265 Outside of NYC. Borough sizes follow the real lookup's proportions.
+The lookup is the TLC's ``taxi_zone_lookup.csv`` (shipped in ``ingestion/trips/reference/`` and, for
+installed copies, in ``zone_table.py``): 1 Newark Airport (borough EWR), 132 JFK Airport and
+138 LaGuardia Airport (Queens), 264 Unknown and 265 Outside of NYC. Each zone with a polygon
+has its centroid and area in New York State Plane miles (``zone_table.CENTROIDS``), from which
+the generator takes distances between zones.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+from ingestion.trips.zone_table import CENTROIDS, LOOKUP_CSV
 
 ZONE_LOOKUP_FILE = "taxi_zone_lookup.csv"
 NEWARK, JFK, LAGUARDIA = 1, 132, 138
 AIRPORT_ZONES = (NEWARK, JFK, LAGUARDIA)
-UNKNOWN_ZONES = (264, 265)
-
-# Manhattan's ids in the TLC lookup (69 zones, most of the yellow taxi market).
-MANHATTAN = (
-    4, 12, 13, 24, 41, 42, 43, 45, 48, 50, 68, 74, 75, 79, 87, 88, 90, 100, 103, 104, 105,
-    107, 113, 114, 116, 120, 125, 127, 128, 137, 140, 141, 142, 143, 144, 148, 151, 152, 153,
-    158, 161, 162, 163, 164, 166, 170, 186, 194, 202, 209, 211, 224, 229, 230, 231, 232, 233,
-    234, 236, 237, 238, 239, 243, 244, 246, 249, 261, 262, 263,
-)  # fmt: skip
-_LANDMARKS = {
-    NEWARK: "Newark Airport",
-    JFK: "JFK Airport",
-    LAGUARDIA: "LaGuardia Airport",
-    161: "Midtown Center",
-    162: "Midtown East",
-    186: "Penn Station/Madison Sq West",
-    230: "Times Sq/Theatre District",
-    236: "Upper East Side North",
-    237: "Upper East Side South",
-    264: "Unknown",
-    265: "Outside of NYC",
-}
-# Remaining ids go to the outer boroughs in these shares (real lookup: 69/61/43/20 of 193).
-_OUTER_BOROUGHS = (("Queens", 67), ("Brooklyn", 61), ("Bronx", 43), ("Staten Island", 20))
+UNKNOWN, OUTSIDE_NYC = 264, 265
+UNKNOWN_ZONES = (UNKNOWN, OUTSIDE_NYC)
+ZONE_COUNT = 265
+# Islands without streets: part of Manhattan in the lookup, inside neither charging zone.
+_ISLANDS = (103, 104, 105, 194, 202)
+# Manhattan south of 60th Street (the MTA's Congestion Relief Zone) and south of 96th Street
+# (the State's congestion surcharge), cut by where the zone's centroid lies along the avenues,
+# which run 29 degrees east of north (State Plane miles; 60th Street falls between Midtown
+# North and Lincoln Square, 96th between the Upper East Side North and East Harlem South).
+_GRID = math.radians(29)
+_CRZ_NORTH = 127.2
+_SURCHARGE_NORTH = 129.0
 
 
 @dataclass(frozen=True)
@@ -47,51 +41,55 @@ class Zone:
     borough: str
     zone: str
     service_zone: str
+    x_miles: float | None = None
+    y_miles: float | None = None
+    area_square_miles: float | None = None
+
+    @property
+    def in_congestion_relief_zone(self) -> bool:
+        """Manhattan south of 60th Street: the MTA's fee from 5 January 2025."""
+        return self._manhattan_south_of(_CRZ_NORTH)
+
+    @property
+    def in_congestion_surcharge_zone(self) -> bool:
+        """Manhattan south of 96th Street: New York State's congestion surcharge."""
+        return self._manhattan_south_of(_SURCHARGE_NORTH)
+
+    def _manhattan_south_of(self, along_avenues: float) -> bool:
+        if self.borough != "Manhattan" or self.location_id in _ISLANDS:
+            return False
+        if self.x_miles is None or self.y_miles is None:
+            return False
+        position = self.x_miles * math.sin(_GRID) + self.y_miles * math.cos(_GRID)
+        return position < along_avenues
 
 
-def build_zones() -> list[Zone]:
-    """All 265 zones, in id order."""
-    outer_ids = [i for i in range(2, 264) if i not in MANHATTAN and i not in (JFK, LAGUARDIA)]
-    boroughs: dict[int, str] = {i: "Manhattan" for i in MANHATTAN}
-    boroughs.update({NEWARK: "EWR", JFK: "Queens", LAGUARDIA: "Queens"})
-    start = 0
-    for borough, count in _OUTER_BOROUGHS:
-        for location_id in outer_ids[start : start + count]:
-            boroughs[location_id] = borough
-        start += count
-    boroughs.update({264: "Unknown", 265: "N/A"})
-
+@cache
+def build_zones() -> tuple[Zone, ...]:
+    """All 265 zones of the TLC's lookup, in id order."""
     zones = []
-    for location_id in range(1, 266):
-        borough = boroughs[location_id]
-        name = _LANDMARKS.get(location_id, f"{borough} Zone {location_id}")
-        zones.append(Zone(location_id, borough, name, _service_zone(location_id, borough)))
-    return zones
+    for row in csv.DictReader(io.StringIO(LOOKUP_CSV)):
+        location_id = int(row["LocationID"])
+        x, y, area = CENTROIDS.get(location_id, (None, None, None))
+        zones.append(
+            Zone(location_id, row["Borough"], row["Zone"], row["service_zone"], x, y, area)
+        )
+    if [z.location_id for z in zones] != list(range(1, ZONE_COUNT + 1)):
+        raise ValueError("the zone lookup must hold ids 1..265 in order")
+    return tuple(zones)
 
 
-def _service_zone(location_id: int, borough: str) -> str:
-    if location_id == NEWARK:
-        return "EWR"
-    if location_id in (JFK, LAGUARDIA):
-        return "Airports"
-    if borough in ("Unknown", "N/A"):
-        return "N/A"
-    return "Yellow Zone" if borough == "Manhattan" else "Boro Zone"
+MANHATTAN = tuple(z.location_id for z in build_zones() if z.borough == "Manhattan")
 
 
 def write_zone_lookup(directory: Path) -> Path:
-    """Write ``taxi_zone_lookup.csv`` with the TLC's header into ``directory``.
+    """Write the TLC's ``taxi_zone_lookup.csv`` (byte for byte, CRLF) into ``directory``.
 
     An identical file is left untouched, so its fingerprint (size and mtime) does not change
     and the pipeline does not reload it.
     """
     path = directory / ZONE_LOOKUP_FILE
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["LocationID", "Borough", "Zone", "service_zone"])
-    for zone in build_zones():
-        writer.writerow([zone.location_id, zone.borough, zone.zone, zone.service_zone])
-    content = buffer.getvalue()
-    if not path.exists() or path.read_text() != content:
-        path.write_text(content)
+    content = LOOKUP_CSV.encode("utf-8")
+    if not path.exists() or path.read_bytes() != content:
+        path.write_bytes(content)
     return path

@@ -1,5 +1,7 @@
-{#- Validated trips plus what the insights group by: time of week, boroughs, airport, tip rate
-    and distance band. Timestamps are New York local time, so hours are local hours. -#}
+{#- Validated trips plus what the insights group by - time of week, boroughs, airport, tip
+    rate and distance band - and the money measures of each trip as the TLC defines its
+    columns (docs: fare_revenue, driver_revenue, total_paid, pass_through_charges). Timestamps
+    are New York local time, so hours are local hours. -#}
 with
 
 trips as (
@@ -56,7 +58,16 @@ final as (
             when airports.trip_distance_miles < 10 then '05-10 mi'
             when airports.trip_distance_miles < 20 then '10-20 mi'
             else '20+ mi'
-        end as distance_band
+        end as distance_band,
+        coalesce(airports.fare_amount, 0)
+        + coalesce(airports.extra_amount, 0)
+        + coalesce(airports.tip_amount, 0) as driver_revenue_amount,
+        -- The rest of the total: taxes, surcharges, fees and tolls collected for others. The
+        -- residual rather than the sum of the items, as flex-fare records leave some empty.
+        airports.total_amount
+        - coalesce(airports.fare_amount, 0)
+        - coalesce(airports.extra_amount, 0)
+        - coalesce(airports.tip_amount, 0) as pass_through_amount
     from airports
     left join zones as pickup_zone
         on airports.pickup_location_id = pickup_zone.location_id

@@ -1,5 +1,8 @@
-{#- Every trip with one boolean per validity rule (seed trip_validity_rules) and is_valid.
-    Thresholds are project vars so the rules and their documentation share one number. -#}
+{#- Every trip with its duration and speed, the refund that reverses it (or the charge it
+    reverses), one boolean per validity rule and one per scope. The rules come from the seed
+    trip_validity_rules (macros/trip_validity_rules.sql): its conditions read the columns of
+    the matched CTE below. -#}
+-- depends_on: {{ ref('trip_validity_rules') }}
 with
 
 trips as (
@@ -27,8 +30,14 @@ measured as (
     select
         trips.*,
         date_diff('second', trips.pickup_at_local, trips.dropoff_at_local)
-        / 60.0 as duration_minutes
+        / 60.0 as duration_minutes,
+        pickup_zone.location_id is not null as has_known_pickup_zone,
+        dropoff_zone.location_id is not null as has_known_dropoff_zone
     from trips
+    left join known_zones as pickup_zone
+        on trips.pickup_location_id = pickup_zone.location_id
+    left join known_zones as dropoff_zone
+        on trips.dropoff_location_id = dropoff_zone.location_id
 
 ),
 
@@ -44,64 +53,116 @@ with_speed as (
 
 ),
 
-flagged as (
+-- A refund reverses a charge of the same file: same vendor, times and zones, the opposite
+-- fare and total. The k-th refund of a key pairs with the k-th charge of that key.
+refunds as (
+
+    select
+        trip_id,
+        source_file,
+        vendor_id,
+        pickup_at_local,
+        dropoff_at_local,
+        pickup_location_id,
+        dropoff_location_id,
+        -fare_amount as charged_fare_amount,
+        -total_amount as charged_total_amount,
+        row_number() over (
+            partition by
+                source_file, vendor_id, pickup_at_local, dropoff_at_local,
+                pickup_location_id, dropoff_location_id, fare_amount, total_amount
+            order by trip_id
+        ) as pair_rank
+    from with_speed
+    where total_amount < 0
+
+),
+
+charges as (
+
+    select
+        charge.trip_id,
+        charge.source_file,
+        charge.vendor_id,
+        charge.pickup_at_local,
+        charge.dropoff_at_local,
+        charge.pickup_location_id,
+        charge.dropoff_location_id,
+        charge.fare_amount,
+        charge.total_amount,
+        row_number() over (
+            partition by
+                charge.source_file, charge.vendor_id, charge.pickup_at_local,
+                charge.dropoff_at_local, charge.pickup_location_id,
+                charge.dropoff_location_id, charge.fare_amount, charge.total_amount
+            order by charge.trip_id
+        ) as pair_rank
+    from with_speed as charge
+    where
+        charge.total_amount > 0
+        and exists (
+            select 1 as has_refund
+            from refunds
+            where
+                refunds.source_file = charge.source_file
+                and refunds.vendor_id = charge.vendor_id
+                and refunds.pickup_at_local = charge.pickup_at_local
+                and refunds.dropoff_at_local = charge.dropoff_at_local
+                and refunds.pickup_location_id = charge.pickup_location_id
+                and refunds.dropoff_location_id = charge.dropoff_location_id
+                and refunds.charged_total_amount = charge.total_amount
+        )
+
+),
+
+pairs as (
+
+    select
+        charges.trip_id as charge_trip_id,
+        refunds.trip_id as refund_trip_id
+    from refunds
+    inner join charges
+        on
+            refunds.source_file = charges.source_file
+            and refunds.vendor_id = charges.vendor_id
+            and refunds.pickup_at_local = charges.pickup_at_local
+            and refunds.dropoff_at_local = charges.dropoff_at_local
+            and refunds.pickup_location_id = charges.pickup_location_id
+            and refunds.dropoff_location_id = charges.dropoff_location_id
+            and refunds.charged_fare_amount = charges.fare_amount
+            and refunds.charged_total_amount = charges.total_amount
+            and refunds.pair_rank = charges.pair_rank
+
+),
+
+matched as (
 
     select
         with_speed.*,
-        coalesce(
-            least(
-                with_speed.fare_amount,
-                with_speed.extra_amount,
-                with_speed.mta_tax_amount,
-                with_speed.tip_amount,
-                with_speed.tolls_amount,
-                with_speed.improvement_surcharge_amount,
-                with_speed.congestion_surcharge_amount,
-                with_speed.airport_fee_amount,
-                with_speed.cbd_congestion_fee_amount,
-                with_speed.total_amount
-            ) < 0,
-            false
-        ) as is_negative_amount,
-        coalesce(with_speed.trip_distance_miles = 0, true) as is_zero_distance,
-        coalesce(with_speed.duration_minutes <= 0, true) as is_dropoff_before_pickup,
-        coalesce(
-            date_trunc('month', with_speed.pickup_at_local) != with_speed.source_file_month,
-            true
-        ) as is_pickup_outside_file_month,
-        (
-            pickup_zone.location_id is null or dropoff_zone.location_id is null
-        ) as is_unknown_zone,
-        coalesce(
-            with_speed.trip_distance_miles > {{ var('trip_max_distance_miles') }}, false
-        ) as is_extreme_distance,
-        coalesce(
-            with_speed.average_speed_mph > {{ var('trip_max_speed_mph') }}, false
-        ) as is_extreme_speed,
-        coalesce(
-            with_speed.fare_amount > {{ var('trip_max_fare_usd') }}, false
-        ) as is_extreme_fare,
-        with_speed.passenger_count is null as is_missing_passenger_count
+        reversed.refund_trip_id as refunded_by_trip_id,
+        reversing.charge_trip_id as reverses_trip_id
     from with_speed
-    left join known_zones as pickup_zone
-        on with_speed.pickup_location_id = pickup_zone.location_id
-    left join known_zones as dropoff_zone
-        on with_speed.dropoff_location_id = dropoff_zone.location_id
+    left join pairs as reversed
+        on with_speed.trip_id = reversed.charge_trip_id
+    left join pairs as reversing
+        on with_speed.trip_id = reversing.refund_trip_id
+
+),
+
+flagged as (
+
+    select
+        *,
+        {{ trip_rule_flags() }}
+    from matched
 
 ),
 
 final as (
 
     select
-        flagged.*,
-        not flagged.is_negative_amount
-        and not flagged.is_zero_distance
-        and not flagged.is_dropoff_before_pickup
-        and not flagged.is_pickup_outside_file_month
-        and not flagged.is_unknown_zone
-        and not flagged.is_extreme_distance
-        and not flagged.is_extreme_speed
-        and not flagged.is_extreme_fare as is_valid
+        *,
+        {{ trip_scope_flags() }}
     from flagged
 
 )

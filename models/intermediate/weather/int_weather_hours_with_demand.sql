@@ -1,4 +1,5 @@
-{#- One row per local hour inside the months the trips cover: valid trips and card tips
+{#- One row per local hour inside the months the trips cover: trips (valid for demand) and card
+    tips (of trips valid for tips)
     that hour, and the baseline of the same hour of the week (its average over the period),
     so any hour can be compared with a typical hour of the same kind. Hours without a trip
     count as zero demand. Trips carry naive local times, so the repeated 01:00 of the day
@@ -14,7 +15,7 @@ weather_hours as (
 trips as (
 
     select * from {{ ref('int_trips_with_weather') }}
-    where is_valid
+    where {{ valid_for('demand') }}
 
 ),
 
@@ -39,9 +40,13 @@ hourly_trips as (
     select
         pickup_hour_at_local,
         count(*) as trips,
-        sum(case when payment_type_id = 1 then 1 else 0 end) as card_trips,
-        sum(case when payment_type_id = 1 then tip_amount else 0 end) as card_tip_amount,
-        sum(case when payment_type_id = 1 then fare_amount else 0 end) as card_fare_amount
+        count(*) filter (where payment_type_id = 1 and {{ valid_for('tips') }}) as card_trips,
+        coalesce(
+            sum(tip_amount) filter (where payment_type_id = 1 and {{ valid_for('tips') }}), 0
+        ) as card_tip_amount,
+        coalesce(
+            sum(fare_amount) filter (where payment_type_id = 1 and {{ valid_for('tips') }}), 0
+        ) as card_fare_amount
     from trips
     group by pickup_hour_at_local
 

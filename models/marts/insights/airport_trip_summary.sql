@@ -1,11 +1,12 @@
 {#- How much of the business are airport trips, and what does a typical one cost and take?
-    One row per airport (a trip touching two airports counts for its pickup airport). -#}
+    One row per airport (a trip touching two airports counts for its pickup airport): trips
+    (demand), fare revenue and the middle of the fare, duration and distance distributions. -#}
 with
 
 trips as (
 
     select * from {{ ref('fct_trips') }}
-    where is_valid
+    where {{ valid_for('demand') }}
 
 ),
 
@@ -13,7 +14,7 @@ totals as (
 
     select
         count(*) as all_trips,
-        sum(total_amount) as all_revenue
+        sum(fare_amount) filter (where {{ valid_for('revenue') }}) as all_fare_revenue
     from trips
 
 ),
@@ -26,11 +27,19 @@ per_airport as (
         sum(
             case when {{ airport_code('pickup_location_id') }} = airport_code then 1 else 0 end
         ) as pickups,
-        sum(total_amount) as revenue,
-        percentile_cont(0.5) within group (order by fare_amount) as median_fare,
-        percentile_cont(0.5) within group (order by duration_minutes) as median_duration_minutes,
+        coalesce(sum(fare_amount) filter (where {{ valid_for('revenue') }}), 0) as fare_revenue,
+        -- Ordered-set aggregates skip nulls: the case keeps only trips valid for the measure.
         percentile_cont(0.5) within group (
-            order by trip_distance_miles
+            order by case when {{ valid_for('revenue') }} then fare_amount end
+        ) as median_fare,
+        percentile_cont(0.5) within group (
+            order by case when {{ valid_for('distance_time') }} then duration_minutes end
+        ) as median_duration_minutes,
+        percentile_cont(0.9) within group (
+            order by case when {{ valid_for('distance_time') }} then duration_minutes end
+        ) as p90_duration_minutes,
+        percentile_cont(0.5) within group (
+            order by case when {{ valid_for('distance_time') }} then trip_distance_miles end
         ) as median_distance_miles
     from trips
     where is_airport_trip
@@ -45,11 +54,14 @@ final as (
         cast(per_airport.trips as bigint) as trips,
         cast(per_airport.pickups as bigint) as pickups,
         cast(per_airport.trips - per_airport.pickups as bigint) as dropoffs,
-        cast(per_airport.revenue as double) as revenue,
+        cast(per_airport.fare_revenue as double) as fare_revenue,
         cast(per_airport.trips as double) / totals.all_trips as share_of_trips,
-        per_airport.revenue / totals.all_revenue as share_of_revenue,
+        cast(
+            {{ safe_divide('per_airport.fare_revenue', 'totals.all_fare_revenue') }} as double
+        ) as share_of_fare_revenue,
         cast(per_airport.median_fare as double) as median_fare,
         cast(per_airport.median_duration_minutes as double) as median_duration_minutes,
+        cast(per_airport.p90_duration_minutes as double) as p90_duration_minutes,
         cast(per_airport.median_distance_miles as double) as median_distance_miles
     from per_airport
     cross join totals

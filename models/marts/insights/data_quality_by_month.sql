@@ -1,17 +1,9 @@
-{#- How healthy is the data? Per source-file month, rows failing each validity rule (seed
-    trip_validity_rules), over all rows of that month's file, valid or not. -#}
-{%- set rules = {
-    'negative_amount': 'is_negative_amount',
-    'zero_distance': 'is_zero_distance',
-    'dropoff_before_pickup': 'is_dropoff_before_pickup',
-    'pickup_outside_file_month': 'is_pickup_outside_file_month',
-    'unknown_zone': 'is_unknown_zone',
-    'extreme_distance': 'is_extreme_distance',
-    'extreme_speed': 'is_extreme_speed',
-    'extreme_fare': 'is_extreme_fare',
-    'missing_passenger_count': 'is_missing_passenger_count',
-    'any_invalidating_rule': 'not is_valid',
-} -%}
+{#- How healthy is the data? Per source-file month, the rows failing each rule of the seed
+    trip_validity_rules and the rows left out of each scope, over all rows of the month's
+    file. Rules and scopes come from the macros over the seed, so a rule added there appears
+    here, and a name that is not in the seed cannot. -#}
+-- depends_on: {{ ref('trip_validity_rules') }}
+{%- set rules = trip_validity_rules() %}
 with
 
 trips as (
@@ -20,21 +12,17 @@ trips as (
 
 ),
 
-rules as (
-
-    select * from {{ ref('trip_validity_rules') }}
-
-),
-
 monthly as (
 
     select
         source_file_month,
-        count(*) as total_rows,
-        {%- for rule_name, condition in rules.items() %}
-        sum(case when {{ condition }} then 1 else 0 end) as {{ rule_name }}
-        {%- if not loop.last %},{% endif %}
+        {%- for rule in rules %}
+        count(*) filter (where {{ trip_rule(rule.name) }}) as {{ rule.name }},
         {%- endfor %}
+        {%- for scope in trip_scopes() %}
+        count(*) filter (where not {{ valid_for(scope) }}) as excluded_from_{{ scope }},
+        {%- endfor %}
+        count(*) as total_rows
     from trips
     group by source_file_month
 
@@ -42,12 +30,27 @@ monthly as (
 
 unpivoted as (
 
-    {%- for rule_name in rules %}
+    {%- for rule in rules %}
     select
         source_file_month,
-        '{{ rule_name }}' as rule_name,
+        '{{ rule.name }}' as rule_name,
+        {{ rule.order }} as rule_order,
+        '{{ rule.scopes | join(" ") }}' as excludes_from,
         total_rows,
-        {{ rule_name }} as failing_rows
+        {{ rule.name }} as failing_rows,
+        '{{ rule.definition | replace("'", "''") }}' as rule_definition
+    from monthly
+    union all
+    {%- endfor %}
+    {%- for scope in trip_scopes() %}
+    select
+        source_file_month,
+        'excluded_from_{{ scope }}' as rule_name,
+        {{ 100 + loop.index }} as rule_order,
+        '{{ scope }}' as excludes_from,
+        total_rows,
+        excluded_from_{{ scope }} as failing_rows,
+        'Rows failing at least one rule that excludes from {{ scope }}.' as rule_definition
     from monthly
     {%- if not loop.last %}
     union all
@@ -59,17 +62,15 @@ unpivoted as (
 final as (
 
     select
-        unpivoted.source_file_month,
-        cast(unpivoted.rule_name as varchar) as rule_name,
-        cast(rules.rule_order as integer) as rule_order,
-        cast(rules.makes_trip_invalid as boolean) as makes_trip_invalid,
-        cast(unpivoted.total_rows as bigint) as total_rows,
-        cast(unpivoted.failing_rows as bigint) as failing_rows,
-        cast(unpivoted.failing_rows as double) / unpivoted.total_rows as share_failing,
-        cast(rules.rule_definition as varchar) as rule_definition
+        source_file_month,
+        cast(rule_name as varchar) as rule_name,
+        cast(rule_order as integer) as rule_order,
+        cast(excludes_from as varchar) as excludes_from,
+        cast(total_rows as bigint) as total_rows,
+        cast(failing_rows as bigint) as failing_rows,
+        cast(failing_rows as double) / total_rows as share_failing,
+        cast(rule_definition as varchar) as rule_definition
     from unpivoted
-    inner join rules
-        on unpivoted.rule_name = rules.rule_name
 
 )
 

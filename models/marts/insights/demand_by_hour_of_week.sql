@@ -1,10 +1,10 @@
-{#- When is the city busiest? Valid trips per pickup borough and hour of the week. -#}
+{#- When is the city busiest? Trips (valid for demand) per pickup borough and hour of the week. -#}
 with
 
 trips as (
 
     select * from {{ ref('fct_trips') }}
-    where is_valid
+    where {{ valid_for('demand') }}
 
 ),
 

@@ -1,11 +1,12 @@
 {#- How generous are passengers? Tip rate (tips / fare) by payment type, and for card trips
-    (the only ones whose tips are recorded) by pickup hour and distance band. -#}
+    (the only ones whose tips are recorded) by pickup hour and distance band; trips valid for
+    tips only (refunds, reversed, no-charge and mistyped fares, tips above the fare are out). -#}
 with
 
 trips as (
 
     select * from {{ ref('fct_trips') }}
-    where is_valid
+    where {{ valid_for('tips') }}
 
 ),
 

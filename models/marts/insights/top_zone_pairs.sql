@@ -1,11 +1,12 @@
-{#- Which origin-destination zone pairs carry the most trips and revenue? The pairs in the
-    top var top_zone_pairs_limit by trips or by revenue, valid trips only. -#}
+{#- Which origin-destination zone pairs carry the most trips and the most fare revenue? The
+    pairs in the top var top_zone_pairs_limit by either; trips count demand, fare revenue counts
+    revenue trips; both need zones that can be placed. -#}
 with
 
 trips as (
 
     select * from {{ ref('fct_trips') }}
-    where is_valid
+    where {{ valid_for('zones') }}
 
 ),
 
@@ -20,8 +21,12 @@ pairs as (
     select
         pickup_location_id,
         dropoff_location_id,
-        count(*) as trips,
-        sum(total_amount) as revenue
+        count(*) filter (where {{ valid_for('demand') }}) as trips,
+        count(*) filter (where {{ valid_for('revenue') }}) as revenue_trips,
+        coalesce(sum(fare_amount) filter (where {{ valid_for('revenue') }}), 0) as fare_revenue,
+        coalesce(
+            sum(driver_revenue_amount) filter (where {{ valid_for('revenue') }}), 0
+        ) as driver_revenue
     from trips
     group by pickup_location_id, dropoff_location_id
 
@@ -32,7 +37,7 @@ ranked as (
     select
         pairs.*,
         rank() over (order by pairs.trips desc) as rank_by_trips,
-        rank() over (order by pairs.revenue desc) as rank_by_revenue
+        rank() over (order by pairs.fare_revenue desc) as rank_by_fare_revenue
     from pairs
 
 ),
@@ -46,11 +51,16 @@ final as (
         pickup_zone.borough_name as pickup_borough_name,
         dropoff_zone.zone_name as dropoff_zone_name,
         dropoff_zone.borough_name as dropoff_borough_name,
+        pickup_zone.is_airport or dropoff_zone.is_airport as is_airport_pair,
         cast(ranked.trips as bigint) as trips,
-        cast(ranked.revenue as double) as revenue,
-        cast(ranked.revenue / ranked.trips as double) as revenue_per_trip,
+        cast(ranked.revenue_trips as bigint) as revenue_trips,
+        cast(ranked.fare_revenue as double) as fare_revenue,
+        cast(ranked.driver_revenue as double) as driver_revenue,
+        cast(
+            {{ safe_divide('ranked.fare_revenue', 'ranked.revenue_trips') }} as double
+        ) as fare_revenue_per_trip,
         cast(ranked.rank_by_trips as bigint) as rank_by_trips,
-        cast(ranked.rank_by_revenue as bigint) as rank_by_revenue
+        cast(ranked.rank_by_fare_revenue as bigint) as rank_by_fare_revenue
     from ranked
     inner join zones as pickup_zone
         on ranked.pickup_location_id = pickup_zone.location_id
@@ -58,7 +68,7 @@ final as (
         on ranked.dropoff_location_id = dropoff_zone.location_id
     where
         ranked.rank_by_trips <= {{ var('top_zone_pairs_limit') }}
-        or ranked.rank_by_revenue <= {{ var('top_zone_pairs_limit') }}
+        or ranked.rank_by_fare_revenue <= {{ var('top_zone_pairs_limit') }}
 
 )
 

@@ -1,4 +1,5 @@
-{#- One row per yellow taxi trip, valid or not, with every validity flag.
+{#- One row per yellow taxi trip, valid or not, with every validity flag (one per rule of the
+    seed trip_validity_rules, one per scope) and the trip's money measures.
     Incremental by dlt load: a run takes every load the table does not hold yet, whatever its
     id (a late or replayed file has an older id than the newest), and delete+insert on the
     file's month replaces a re-loaded month's rows - in any format - instead of adding them,
@@ -12,6 +13,7 @@
     )
 }}
 
+-- depends_on: {{ ref('trip_validity_rules') }}
 with
 
 {% if is_incremental() %}
@@ -70,19 +72,20 @@ final as (
         airport_fee_amount,
         cbd_congestion_fee_amount,
         total_amount,
+        driver_revenue_amount,
+        pass_through_amount,
         tip_rate,
         is_store_and_forward,
         is_airport_trip,
-        is_negative_amount,
-        is_zero_distance,
-        is_dropoff_before_pickup,
-        is_pickup_outside_file_month,
-        is_unknown_zone,
-        is_extreme_distance,
-        is_extreme_speed,
-        is_extreme_fare,
-        is_missing_passenger_count,
+        {%- for rule in trip_validity_rules() %}
+        is_{{ rule.name }},
+        {%- endfor %}
+        {%- for scope in trip_scopes() %}
+        is_valid_for_{{ scope }},
+        {%- endfor %}
         is_valid,
+        refunded_by_trip_id,
+        reverses_trip_id,
         source_file_month,
         pickup_date,
         pickup_at_local,

@@ -19,7 +19,10 @@ from ingestion.trips.months import parse_month_range
 from ingestion.trips.pipeline import run_trips
 
 ROWS_PER_MONTH = 30_000
+# The default of build_trips_project (other packages' dbt tests count on these months).
 MONTHS = "2024-01:2024-03"
+# The shared fixture: Christmas, New Year and the first weeks of the congestion fee.
+FIXTURE_MONTHS = "2024-12:2025-02"
 TRIPS_SELECTION = [
     "path:seeds",
     "path:models/staging/tlc",
@@ -59,11 +62,17 @@ class BuiltProject:
 
 
 def build_trips_project(
-    root: Path, rows: int = ROWS_PER_MONTH, seed: int = 11, full: bool = True
+    root: Path,
+    rows: int = ROWS_PER_MONTH,
+    seed: int = 11,
+    full: bool = True,
+    volume: str = "flat",
+    months: str = MONTHS,
 ) -> BuiltProject:
     """Generate files, load them with the trips pipeline and dbt build the TLC layers.
 
-    ``full=False`` only seeds and runs what fct_trips needs (no insight marts, no tests).
+    ``full=False`` only seeds and runs what fct_trips needs (no insight marts, no tests);
+    ``volume="seasonal"`` sizes each month like the TLC's series (the manifest has the rows).
     """
     settings = load_settings(
         {
@@ -72,22 +81,27 @@ def build_trips_project(
         }
     )
     tlc_dir = root / "tlc"
-    generate(tlc_dir, parse_month_range(MONTHS), rows, "parquet", seed=seed)
+    report = generate(tlc_dir, parse_month_range(months), rows, "parquet", seed=seed, volume=volume)
     summary, _ = run_trips(settings, str(tlc_dir))
-    assert summary.rows_loaded == 3 * rows + 265  # trips plus the zone lookup
+    assert summary.rows_loaded == report.rows + 265  # trips plus the zone lookup
     project = BuiltProject(
         settings, tlc_dir, root / "target", json.loads((tlc_dir / MANIFEST_FILE).read_text())
     )
     if full:
         project.dbt("build", "--select", *TRIPS_SELECTION, "--indirect-selection", "cautious")
     else:
+        # The validity rules are read from the seed, so it is loaded first.
+        project.dbt("seed", "--select", "trip_validity_rules")
         project.dbt("run", "--select", "+fct_trips")
     return project
 
 
 @pytest.fixture(scope="session")
 def built_project(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
-    """The TLC dbt layers built on three generated months, plus the docs site artefacts."""
-    project = build_trips_project(tmp_path_factory.mktemp("dbt_project"))
+    """The TLC dbt layers built on three generated months sized like the TLC's series, plus
+    the docs site artefacts."""
+    project = build_trips_project(
+        tmp_path_factory.mktemp("dbt_project"), volume="seasonal", months=FIXTURE_MONTHS
+    )
     project.dbt("docs", "generate")
     return project

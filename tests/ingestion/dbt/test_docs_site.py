@@ -43,3 +43,13 @@ def test_mart_page_and_lineage_graph_render(built_project: BuiltProject, tmp_pat
     sizes = re.findall(r'data-id="layer2-node" width="(\d+)" height="(\d+)"', lineage)
     assert sizes and all(int(w) > 500 and int(h) > 300 for w, h in sizes), sizes
     assert shot.stat().st_size > 20_000
+
+
+def test_overview_page_tells_the_story_and_links_the_report(
+    built_project: BuiltProject, tmp_path: Path
+) -> None:
+    with serve_directory(built_project.target_dir) as base_url:
+        page = chromium(tmp_path, base_url + "#!/overview", "--dump-dom").stdout
+    assert "New York's yellow cabs, from raw files to answers" in page
+    assert 'href="report/index.html"' in page
+    assert "Money, as the TLC's columns define it" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,49 @@ def test_docs_generate_describes_every_node(built_project: BuiltProject) -> None
     assert undocumented == []
     assert "model.tripline.fct_trips" in catalog["nodes"]
     assert "exposure.tripline.insights_report" in manifest["exposures"]
+
+
+MEASURE_WORDS = ("fare revenue", "driver revenue", "total paid", "pass-through", "measure:")
+MONEY = re.compile(r"\bus dollars\b|\busd\b")
+
+
+def test_every_money_column_of_the_insight_marts_names_its_measure(
+    built_project: BuiltProject,
+) -> None:
+    """A mart column holding money says which measure it is (docs resolved by dbt)."""
+    manifest = json.loads((built_project.target_dir / "manifest.json").read_text())
+    checked, unnamed = 0, []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or not node["original_file_path"].startswith(
+            "models/marts/insights"
+        ):
+            continue
+        for name, column in node["columns"].items():
+            description = column["description"].lower()
+            if MONEY.search(description):
+                checked += 1
+                if not any(word in description for word in MEASURE_WORDS):
+                    unnamed.append(f"{node['name']}.{name}")
+    assert checked >= 20
+    assert unnamed == []
+
+
+def test_groups_own_every_model_of_ours_and_exposures_have_urls(
+    built_project: BuiltProject,
+) -> None:
+    manifest = json.loads((built_project.target_dir / "manifest.json").read_text())
+    ours = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["original_file_path"].startswith(
+            ("models/staging/tlc", "models/intermediate/trips", "models/marts/trips",
+             "models/marts/insights")
+        )
+    ]  # fmt: skip
+    assert ours and all(node["group"] in {"trips", "insights"} for node in ours)
+    groups = manifest["groups"].values()
+    assert all(group["owner"]["email"] for group in groups)
+    exposures = manifest["exposures"].values()
+    assert {e["name"] for e in exposures} >= {"insights_report", "insights_write_up"}
+    assert all(e["url"] and e["owner"]["email"] for e in exposures)

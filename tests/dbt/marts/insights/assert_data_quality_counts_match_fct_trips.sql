@@ -1,11 +1,11 @@
 -- data_quality_by_month agrees with fct_trips: each month's total_rows is the month's row
--- count, and the any_invalidating_rule row counts exactly the trips that are not valid.
+-- count, and each excluded_from_<scope> row counts exactly the trips not valid for the scope.
 with
 
 quality as (
 
     select * from {{ ref('data_quality_by_month') }}
-    where rule_name = 'any_invalidating_rule'
+    where rule_name like 'excluded_from_%'
 
 ),
 
@@ -13,22 +13,43 @@ trips as (
 
     select
         source_file_month,
-        count(*) as total_rows,
-        sum(case when not is_valid then 1 else 0 end) as invalid_rows
+        {%- for scope in trip_scopes() %}
+        count(*) filter (where not {{ valid_for(scope) }}) as excluded_from_{{ scope }},
+        {%- endfor %}
+        count(*) as total_rows
     from {{ ref('fct_trips') }}
     group by source_file_month
+
+),
+
+expected as (
+
+    {%- for scope in trip_scopes() %}
+    select
+        source_file_month,
+        total_rows,
+        'excluded_from_{{ scope }}' as rule_name,
+        excluded_from_{{ scope }} as failing_rows
+    from trips
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 )
 
 select
-    trips.source_file_month,
+    expected.source_file_month,
+    expected.rule_name,
     quality.total_rows as quality_total_rows,
-    trips.total_rows as fact_total_rows,
-    quality.failing_rows as quality_invalid_rows,
-    trips.invalid_rows as fact_invalid_rows
-from trips
+    expected.total_rows as fact_total_rows,
+    quality.failing_rows as quality_failing_rows,
+    expected.failing_rows as fact_failing_rows
+from expected
 left join quality
-    on trips.source_file_month = quality.source_file_month
+    on
+        expected.source_file_month = quality.source_file_month
+        and expected.rule_name = quality.rule_name
 where
-    quality.total_rows is distinct from trips.total_rows
-    or quality.failing_rows is distinct from trips.invalid_rows
+    quality.total_rows is distinct from expected.total_rows
+    or quality.failing_rows is distinct from expected.failing_rows

@@ -1,5 +1,5 @@
 {#- Each segmentation of demand_and_tips_by_weather (by condition, by temperature band) must
-    count every valid trip whose pickup hour has weather: no trip lost or counted twice by the
+    count every trip (valid for demand) whose pickup hour has weather: no trip lost or counted twice by the
     hour spine and the baseline joins. Returns the segment types that disagree. -#}
 with
 
@@ -17,7 +17,7 @@ covered_trips as (
 
     select count(*) as trips
     from {{ ref('int_trips_with_weather') }}
-    where is_valid and has_weather
+    where {{ valid_for('demand') }} and has_weather
 
 )
 
