@@ -1,10 +1,10 @@
 """``tripline demo``: sample data through every pipeline, the dbt project and the report.
 
 Each registered pipeline's ``demo`` prepares its own sample input and runs; one that cannot
-run here raises ``DemoSkipped`` and its dbt models are left out of the build. The trips
-pipeline runs on ``DEMO_MONTHS`` of generated files sized like the TLC's monthly series (a
-trend, the seasons and, from 5 January 2025, the congestion fee). Then dbt seeds, builds and
-tests the project, generates the docs site, and the insights report is written.
+run here raises ``DemoSkipped`` and its dbt models are left out of the build (the trips
+demo, in ``ingestion.trips.entry``, covers eighteen months sized like the TLC's series).
+Then dbt seeds, builds and tests the project, generates the docs site, and the insights
+report is written.
 """
 
 from __future__ import annotations
@@ -17,39 +17,10 @@ from ingestion import registry
 from ingestion.core.entry import DemoSkipped
 from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
-from ingestion.core.summary import RunSummary
 from ingestion.dbt_runner import dbt_project_dir, dbt_target_dir, run_dbt
 from ingestion.report.build import build_report, headlines, publish_to_docs_site
-from ingestion.trips.generator import generate
-from ingestion.trips.months import parse_month_range
-from ingestion.trips.pipeline import run_trips
 
-# Eighteen months: a year of seasons, 2025 above 2024, the congestion fee from 5 January 2025.
-DEMO_MONTHS = "2024-01:2025-06"
-# Rows of an average 2024 month; each month is scaled by the TLC's series (volume="seasonal").
-DEMO_ROWS_PER_MONTH = 50_000
-DEMO_SEED = 42
 log = get_logger("demo")
-
-
-def trips_demo(settings: Settings) -> RunSummary:
-    """The trips pipeline on ``DEMO_MONTHS`` of generated yellow-taxi Parquet files."""
-    out = settings.data_dir / "tlc"
-    report = generate(
-        out,
-        parse_month_range(DEMO_MONTHS),
-        DEMO_ROWS_PER_MONTH,
-        "parquet",
-        DEMO_SEED,
-        ("yellow",),
-        "modern",
-        settings,
-        volume="seasonal",
-    )
-    log.info("demo: %s -> %s", report.line(), out)
-    summary, _ = run_trips(settings, str(out))
-    summary.emit(log, settings.log_format)
-    return summary
 
 
 def _skipped_selectors(datasets: set[str], manifest_path: Path) -> list[str]:
@@ -69,12 +40,11 @@ def run_demo(settings: Settings) -> int:
     started = time.perf_counter()
     skipped: set[str] = set()
     for entry in registry.pipelines().values():
-        demo = trips_demo if entry.name == "trips" else entry.demo
-        if demo is None:
+        if entry.demo is None:
             continue
         print(f"demo: running pipeline {entry.name}", flush=True)
         try:
-            demo(settings)
+            entry.demo(settings)
         except DemoSkipped as exc:
             print(f"demo: skipped pipeline {entry.name}: {exc}", flush=True)
             skipped.add(entry.dataset)

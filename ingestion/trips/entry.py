@@ -11,7 +11,7 @@ from ingestion.core.errors import ConfigurationError
 from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
-from ingestion.trips.generator import ERAS, FORMATS, KINDS, generate
+from ingestion.trips.generator import ERAS, FORMATS, KINDS, VOLUMES, generate
 from ingestion.trips.months import parse_month_range
 from ingestion.trips.pipeline import DATASET, PIPELINE_NAME, run_trips
 
@@ -72,6 +72,12 @@ def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
         "passenger_count as float)",
     )
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--volume",
+        default="flat",
+        choices=VOLUMES,
+        help="seasonal: each month scaled by the TLC's monthly series around --rows-per-month",
+    )
 
 
 def _run_generator(args: argparse.Namespace, settings: Settings) -> str:
@@ -89,21 +95,29 @@ def _run_generator(args: argparse.Namespace, settings: Settings) -> str:
         _kinds(args.kinds),
         args.era,
         settings,
+        volume=args.volume,
     )
     return f"{report.line()} -> {out}"
+
+
+# The demo: eighteen months (a year of seasons, 2025 above 2024, the congestion fee from
+# 5 January 2025), each scaled by the TLC's series around an average month of this many rows.
+DEMO_MONTHS = "2024-01:2025-06"
+DEMO_ROWS_PER_MONTH = 50_000
 
 
 def _demo(settings: Settings) -> RunSummary:
     out = default_trips_dir(settings)
     report = generate(
         out,
-        parse_month_range("2024-01:2024-03"),
-        200_000,
+        parse_month_range(DEMO_MONTHS),
+        DEMO_ROWS_PER_MONTH,
         "parquet",
         42,
         ("yellow",),
         "modern",
         settings,
+        volume="seasonal",
     )
     log.info("demo: %s -> %s", report.line(), out)
     summary, _ = run_trips(settings, str(out))
