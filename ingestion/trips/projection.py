@@ -172,11 +172,20 @@ def _tail(mapping: ColumnMap, file_name: str) -> list[str]:
     return select
 
 
-def _guarded(check: _Check, header: str) -> tuple[str, str]:
-    """(the value when the source value is good, the condition that it is bad)."""
-    assert check.ok is not None
-    bad = f"src.{quote(header)} is not null and not coalesce({check.ok}, false)"
-    return check.value, bad
+def _checked_columns(mapping: ColumnMap) -> list[tuple[Column, str | None, tuple[str, str, str]]]:
+    """Each stable column: its plain value, or (for a checked one) the value when the source
+    value is good, the condition that it is bad, and why, as SQL."""
+    columns: list[tuple[Column, str | None, tuple[str, str, str]]] = []
+    for column, check in _checks(mapping):
+        if check is None:
+            columns.append((column, f"cast(null as {column.duckdb_type})", ("", "", "")))
+        elif check.ok is None:
+            columns.append((column, check.value, ("", "", "")))
+        else:
+            header = mapping.by_column[column.name]
+            bad = f"src.{quote(header)} is not null and not coalesce({check.ok}, false)"
+            columns.append((column, None, (check.value, bad, _reason_of(column, check, header))))
+    return columns
 
 
 def strict_select(mapping: ColumnMap, file_name: str, reader: str) -> str:
@@ -186,16 +195,8 @@ def strict_select(mapping: ColumnMap, file_name: str, reader: str) -> str:
     ``parse_filename(src._tripline_file)`` for a reader over files that share a header.
     """
     select = []
-    for column, check in _checks(mapping):
-        if check is None:
-            value = f"cast(null as {column.duckdb_type})"
-        elif check.ok is None:
-            value = check.value
-        else:
-            header = mapping.by_column[column.name]
-            good, bad = _guarded(check, header)
-            reason = f"{file_name} || ': ' || {_reason_of(column, check, header)}"
-            value = f"case when {bad} then error({reason}) else {good} end"
+    for column, plain, (good, bad, why) in _checked_columns(mapping):
+        value = plain or f"case when {bad} then error({file_name} || ': ' || {why}) else {good} end"
         select.append(f"{value} as {quote(column.name)}")
     return f"select {', '.join(select + _tail(mapping, file_name))} from {reader} as src"
 
@@ -206,17 +207,12 @@ def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_num
     (``row_number``, an SQL expression over ``src``, or ``null`` when rows have none)."""
     select = []
     reasons = []
-    for column, check in _checks(mapping):
-        if check is None:
-            value = f"cast(null as {column.duckdb_type})"
-        elif check.ok is None:
-            value = check.value
-        else:
-            header = mapping.by_column[column.name]
-            good, bad = _guarded(check, header)
-            value = f"case when not ({bad}) then {good} end"
-            reasons.append(f"case when {bad} then {_reason_of(column, check, header)} end")
-        select.append(f"{value} as {quote(column.name)}")
+    for column, plain, (good, bad, why) in _checked_columns(mapping):
+        select.append(
+            f"{plain or f'case when not ({bad}) then {good} end'} as {quote(column.name)}"
+        )
+        if plain is None:
+            reasons.append(f"case when {bad} then {why} end")
     reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "null"
     raw = ", ".join(f"coalesce(cast(src.{quote(h)} as VARCHAR), '')" for h in mapping.source_types)
     rejected = f"src.{REASON} is not null"

@@ -15,19 +15,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "services: installing postgresql from Debian (binaries only, service not started)"
-export DEBIAN_FRONTEND=noninteractive
-# policy-rc.d exit 101 stops the package's maintainer scripts from starting the service.
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy"
-    chmod +x "$policy"
-    created_policy=1
-fi
-cleanup() { if [ "$created_policy" -eq 1 ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+# shellcheck source=../lib/debian.sh
+source "$(dirname "$0")/../lib/debian.sh"
+install_debian_packages postgresql
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || {
     echo "services: postgresql installed but no server binary under /usr/lib/postgresql" >&2
     exit 1

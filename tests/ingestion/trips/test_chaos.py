@@ -53,16 +53,22 @@ def _month(name: str) -> str:
     return f"yellow_tripdata_{name}.csv"
 
 
+def _first_run_holding_the_warehouse(source: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A run that is loading, and holds the warehouse a while: a second run starts now."""
+    first = start_trips(source, with_fault(env, HOLD_THE_WAREHOUSE))
+    assert first.stderr is not None
+    for line in first.stderr:
+        if line.rstrip().endswith(": loading"):
+            break
+    return first
+
+
 def test_two_overlapping_runs_take_turns_and_load_each_file_once(
     months: Path, tmp_path: Path
 ) -> None:
     source = _copy(months, tmp_path / "tlc")
     env = environment(tmp_path / "w.duckdb")
-    first = start_trips(source, with_fault(env, HOLD_THE_WAREHOUSE))
-    assert first.stderr is not None
-    for line in first.stderr:  # the first run is loading: the second starts now
-        if line.rstrip().endswith(": loading"):
-            break
+    first = _first_run_holding_the_warehouse(source, env)
     second = run_trips(source, env)
     _, err = first.communicate(timeout=600)
 
@@ -78,11 +84,7 @@ def test_a_writer_that_may_not_wait_leaves_in_one_line_naming_the_holder(
 ) -> None:
     source = _copy(months, tmp_path / "tlc")
     env = environment(tmp_path / "w.duckdb")
-    first = start_trips(source, with_fault(env, HOLD_THE_WAREHOUSE))
-    assert first.stderr is not None
-    for line in first.stderr:
-        if line.rstrip().endswith(": loading"):
-            break
+    first = _first_run_holding_the_warehouse(source, env)
     second = run_trips(source, {**env, "TRIPLINE_LOCK_TIMEOUT": "0"})
     first.communicate(timeout=600)
 
