@@ -14,10 +14,12 @@ below a GPS fix's error (ADR 11 has the figures).
 zone's rings an odd number of times (even-odd over every ring of the LocationID, so holes
 and the parts of multi-polygon zones need no labels). An edge counts when its lower end is at
 or below the point's latitude and its upper end above it (half-open), and it crosses the ray
-strictly east of the point. So every point of the plane belongs to at most one zone, and a
-point exactly on a border belongs to the zone east of it; on an east-west border, the zone
-north of it. :func:`reference_locate` is that rule applied to every edge, one point at a
-time: the definition the fast path is tested against.
+strictly east of the point. So a point exactly on a border belongs to the zone east of it;
+on an east-west border, the zone north of it. Where two neighbours' rings overlap (slivers
+under a nanometre wide, where the shapefile's vertices of one border differ in the last
+digits), the higher LocationID wins. Every point thus has at most one zone.
+:func:`reference_locate` is that rule applied to every edge, one point at a time: the
+definition the fast path is tested against.
 
 **The fast path.** A uniform grid over the city. A cell that no edge's bounding box touches
 lies wholly inside one zone (or outside all), so its points take that answer by one lookup.
@@ -205,6 +207,7 @@ class ZoneGrid:
         self.y0 = float(polygons.lat.min()) - 2 * dy
         self.cols = math.ceil((float(polygons.lon.max()) - self.x0) / dx) + 3
         self.rows = math.ceil((float(polygons.lat.max()) - self.y0) / dy) + 3
+        self.dx, self.dy = dx, dy
         self.inv_dx, self.inv_dy = 1 / dx, 1 / dy
         self.xb: FloatArray = self.x0 + np.arange(self.cols + 1, dtype=np.float64) * dx
         self.yb: FloatArray = self.y0 + np.arange(self.rows + 1, dtype=np.float64) * dy
