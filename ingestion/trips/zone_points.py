@@ -54,8 +54,11 @@ if TYPE_CHECKING:
 DATA_FILE: Final = Path(__file__).parent / "reference" / "taxi_zones.npz"
 CHUNK_POINTS: Final = 1 << 20
 """Points per NumPy pass: bounds the temporaries (about 100 MB at this size)."""
-CELL_DEGREES: Final = 0.0005
-"""Grid cell height in degrees of latitude (56 m); the width is the same distance east-west."""
+CELL_DEGREES: Final = 0.00025
+"""Grid cell height in degrees of latitude (28 m)."""
+CELL_ASPECT: Final = 2.0
+"""Cell width over height (cells 56 m wide): a row's runs of boundary cells stay short while
+each cell holds few edges that a horizontal line can cross (bench/results/zones.md)."""
 
 INSIDE: Final = 0
 MISSING: Final = 1
@@ -85,9 +88,15 @@ class ZoneLookup:
 
     def to_arrow(self) -> tuple[pa.Int32Array, pa.UInt8Array]:
         """The zone as an Arrow int32 column, null where not inside, and the status codes."""
-        mask = self.status != INSIDE
-        zone = pa.array(self.location_id, type=pa.int32(), mask=mask)
-        return zone, pa.array(self.status, type=pa.uint8())
+        n = len(self.status)
+        valid = np.packbits(self.status == INSIDE, bitorder="little")
+        zone = pa.Array.from_buffers(
+            pa.int32(),
+            n,
+            [pa.py_buffer(valid), pa.py_buffer(np.ascontiguousarray(self.location_id))],
+        )
+        status = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(self.status)])
+        return zone, status
 
 
 @dataclass(frozen=True)
@@ -195,12 +204,14 @@ class ZoneGrid:
     counts once); the zone of ``run_end[c]`` tells the parity of everything further east.
     """
 
-    def __init__(self, polygons: Polygons, cell_degrees: float = CELL_DEGREES) -> None:
+    def __init__(
+        self, polygons: Polygons, cell_degrees: float = CELL_DEGREES, aspect: float = CELL_ASPECT
+    ) -> None:
         self.location_ids = polygons.location_ids
         edges, bx0, bx1, by0, by1 = polygons.edges()
         self.edges = edges
         mid_lat = math.radians(float(polygons.lat.min() + polygons.lat.max()) / 2)
-        dx = cell_degrees / math.cos(mid_lat)
+        dx = aspect * cell_degrees / math.cos(mid_lat)
         dy = cell_degrees
         # Two empty cells of margin on every side, so every row starts and ends outside.
         self.x0 = float(polygons.lon.min()) - 2 * dx
@@ -384,9 +395,9 @@ class ZoneGrid:
 
 
 @functools.cache
-def zone_grid(cell_degrees: float = CELL_DEGREES) -> ZoneGrid:
-    """The grid over the shipped zones, built once per process (about a second)."""
-    return ZoneGrid(load_polygons(), cell_degrees)
+def zone_grid() -> ZoneGrid:
+    """The grid over the shipped zones, built once per process (about a second, 30 MB)."""
+    return ZoneGrid(load_polygons())
 
 
 def _as_float64(values: Any) -> tuple[FloatArray, npt.NDArray[np.bool_] | None]:
@@ -453,10 +464,14 @@ def reference_locate(
 
 
 def register_duckdb(connection: duckdb.DuckDBPyConnection, name: str = "tlc_zone") -> None:
-    """Make ``<name>(lon, lat)`` (INTEGER, NULL outside) and ``<name>_status(lon, lat)``
-    (UTINYINT, a code of :data:`STATUS_NAMES`) callable in SQL on ``connection``.
+    """Make the lookup callable in SQL on ``connection``:
 
-    Both are vectorised Arrow UDFs: DuckDB hands them a chunk of rows at a time.
+    * ``<name>(lon, lat)``: INTEGER, the LocationID, NULL where none;
+    * ``<name>_status(lon, lat)``: UTINYINT, a code of :data:`STATUS_NAMES`;
+    * ``<name>_lookup(lon, lat)``: ``STRUCT(location_id INTEGER, status UTINYINT)``, both
+      from one lookup (half the work of calling the two above).
+
+    All are vectorised Arrow UDFs: DuckDB hands them 2,048 rows at a time.
     """
     import duckdb
 
@@ -474,10 +489,15 @@ def register_duckdb(connection: duckdb.DuckDBPyConnection, name: str = "tlc_zone
     def status(lon: pa.Array, lat: pa.Array) -> pa.Array:
         return locate(lon, lat).to_arrow()[1]
 
+    def both(lon: pa.Array, lat: pa.Array) -> pa.Array:
+        zone, status = locate(lon, lat).to_arrow()
+        return pa.StructArray.from_arrays([zone, status], names=["location_id", "status"])
+
     double = duckdb.sqltype("DOUBLE")
     for fn_name, fn, returns in (
         (name, zone, duckdb.sqltype("INTEGER")),
         (f"{name}_status", status, duckdb.sqltype("UTINYINT")),
+        (f"{name}_lookup", both, duckdb.sqltype("STRUCT(location_id INTEGER, status UTINYINT)")),
     ):
         connection.create_function(
             fn_name,
