@@ -42,6 +42,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -82,10 +83,11 @@ out = "create table out as "
 if method == "numpy":
     t = pq.read_table(points)
     lon, lat = t["lon"].to_numpy(), t["lat"].to_numpy()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     z = zone_points.locate(lon, lat).location_id
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "rows": len(z), "located": int((z > 0).sum())}))
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": len(z),
+                      "located": int((z > 0).sum())}))
     sys.exit()
 if method == "spatial":
     import glob, duckdb_extension_spatial as ext  # the wheel's file: no download
@@ -107,7 +109,7 @@ queries = {
                "on st_contains(z.geom, st_point(p.lon, p.lat))",
 }
 zone_points.register_duckdb(con)
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 if method == "batches":
     reader = con.execute("select lon, lat from read_parquet(?)", [points]).to_arrow_reader(
         1 << 20)
@@ -120,11 +122,11 @@ elif method == "sql_grid":
     con.execute(out + sql.replace("$points", f"'{points}'"))
 else:
     con.execute(queries[method], [points])
-seconds = time.perf_counter() - started
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 rows, located = con.execute(
     "select count(*), " + ("count(z)" if method != "read" else "0") + " from out"
 ).fetchone()
-print(json.dumps({"seconds": seconds, "rows": rows, "located": located}))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "located": located}))
 """
 
 LOAD_WORKER = r"""
@@ -490,12 +492,16 @@ def _throughput(
             ("spatial", PY155, spatial_points, "DuckDB 1.5.5 + spatial: `ST_Contains` join"),
         ]
     seconds: dict[str, list[float]] = {label: [] for *_, label in methods}
+    cpu: dict[str, list[float]] = {label: [] for *_, label in methods}
+    load: dict[str, list[float]] = {label: [] for *_, label in methods}
     located: dict[str, int] = {}
     rows: dict[str, int] = {}
     for run in range(1, runs + 1):
         for method, python, source, label in methods:
+            load[label].append(os.getloadavg()[0])
             result = _worker(python, method, source, config)
             seconds[label].append(result["seconds"])
+            cpu[label].append(result["cpu"])
             located[label], rows[label] = int(result["located"]), int(result["rows"])
             print(f"bench: run {run} {label}: {rows[label] / result['seconds']:,.0f}/s", flush=True)
     polygons_lon, polygons_lat = (
@@ -503,29 +509,34 @@ def _throughput(
     )
     shapely_runs = [_shapely_rate(polygons_lon, polygons_lat) for _ in range(runs)]
     lines = [
-        "| path | points | runs (points/s) | median points/s | located |",
-        "|---|---|---|---|---|",
+        "| path | points | runs (points/s, wall) | median points/s | median points per "
+        "CPU-second | load average at start (median) | located |",
+        "|---|---|---|---|---|---|---|",
     ]
     medians: dict[str, float] = {}
     for label, values in seconds.items():
         rates = [rows[label] / s for s in values]
         medians[label] = statistics.median(rates)
+        per_cpu = statistics.median(rows[label] / c for c in cpu[label])
         lines.append(
             f"| {label} | {rows[label]:,} | {', '.join(f'{r:,.0f}' for r in rates)} | "
-            f"**{medians[label]:,.0f}** | {located[label]:,} |"
+            f"**{medians[label]:,.0f}** | {per_cpu:,.0f} | {statistics.median(load[label]):.1f} "
+            f"| {located[label]:,} |"
         )
     medians["shapely"] = statistics.median(shapely_runs)
     lines.append(
         f"| shapely 2.2 STRtree `within`, lon/lat, one thread | {len(polygons_lon):,} | "
-        f"{', '.join(f'{r:,.0f}' for r in shapely_runs)} | **{medians['shapely']:,.0f}** | – |"
+        f"{', '.join(f'{r:,.0f}' for r in shapely_runs)} | **{medians['shapely']:,.0f}** | – "
+        f"| {os.getloadavg()[0]:.1f} | – |"
     )
     return lines, medians
 
 
 def _loads(rows: int, runs: int, config: dict[str, str]) -> list[str]:
     lines = [
-        "| input | MB | DuckDB | runs (s) | median s | median rows/s | max peak MB |",
-        "|---|---|---|---|---|---|---|",
+        "| input | MB | DuckDB | runs (s, wall) | median s | median rows/s | median CPU s "
+        "| max peak MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for fmt in ("parquet", "csv"):
         folder = WORK / f"month_{fmt}_{rows}"
@@ -534,32 +545,38 @@ def _loads(rows: int, runs: int, config: dict[str, str]) -> list[str]:
             print(f"bench: generating a {rows:,}-row {fmt} month", flush=True)
             generate(folder, [Month(2024, 1)], rows, fmt, seed=2024)
         size = path.stat().st_size / MIB
-        measured: dict[str, list[tuple[float, int]]] = {"2.0.1": [], "1.5.5": []}
+        measured: dict[str, list[tuple[float, int, float]]] = {"2.0.1": [], "1.5.5": []}
         for _ in range(runs):
             for version, python in (("2.0.1", PY201), ("1.5.5", PY155)):
                 db = WORK / f"load_{version}.duckdb"
                 db.unlink(missing_ok=True)
                 Path(f"{db}.wal").unlink(missing_ok=True)
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 ran = _measure(
                     [python, "-c", LOAD_WORKER, str(db), fmt, str(path), json.dumps(config)],
                     {**os.environ},
                 )
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
                 if int(ran.output) != rows:
                     raise SystemExit(f"bench: {version} loaded {ran.output} rows, not {rows}")
-                measured[version].append((ran.seconds, ran.peak_bytes))
+                measured[version].append((ran.seconds, ran.peak_bytes, cpu))
                 db.unlink(missing_ok=True)
         for version, values in measured.items():
-            secs = [s for s, _ in values]
+            secs = [s for s, _, _ in values]
             lines.append(
                 f"| a {rows / 1e6:g} M-row month | {size:,.0f} | {version} | "
                 f"{', '.join(f'{s:.2f}' for s in secs)} | **{statistics.median(secs):.2f}** | "
                 f"{rows / statistics.median(secs):,.0f} | "
-                f"{max(p for _, p in values) / MIB:,.0f} |"
+                f"{statistics.median(c for _, _, c in values):.2f} | "
+                f"{max(p for _, p, _ in values) / MIB:,.0f} |"
             )
-        ratio = statistics.median(s for s, _ in measured["1.5.5"]) / statistics.median(
-            s for s, _ in measured["2.0.1"]
+        wall = [statistics.median(v[0] for v in measured[k]) for k in ("1.5.5", "2.0.1")]
+        used = [statistics.median(v[2] for v in measured[k]) for k in ("1.5.5", "2.0.1")]
+        lines.append(
+            f"| {fmt}: 1.5.5 / 2.0.1 | | | | **{wall[0] / wall[1]:.2f} ×** | | "
+            f"**{used[0] / used[1]:.2f} ×** | |"
         )
-        lines.append(f"| {fmt}: 1.5.5 / 2.0.1 | | | | **{ratio:.2f} ×** | | |")
     return lines
 
 
@@ -600,8 +617,10 @@ def main() -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} "
         f"({os.cpu_count()} cores, **shared with other engineers' tests and benchmarks**: "
-        "read the medians). Reproduce: `.venv/bin/python -m bench.zones_bench` (the docstring "
-        "says what runs and how to make the DuckDB 1.5.5 venv).",
+        "the load average beside each row says how busy; read the medians, and the CPU "
+        "seconds, which contention inflates less than wall time). Reproduce: "
+        "`.venv/bin/python -m bench.zones_bench` (the docstring says what runs and how to "
+        "make the DuckDB 1.5.5 venv).",
         "",
         "## The lookup",
         "",
