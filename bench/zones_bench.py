@@ -440,7 +440,33 @@ def _exactness(pickups: tuple[np.ndarray, np.ndarray]) -> list[str]:
         for i in differ[:200]
         for z in [plane[i] or fast[i]]
     ]
+    # How far an edge straight in lon/lat strays from the same edge straight in the state
+    # plane: the projected midpoint of the state-plane edge against the lon/lat midpoint.
+    with np.load(zone_points.DATA_FILE) as data:
+        xf, yf, lo, la, ends = (
+            data["x_ft"],
+            data["y_ft"],
+            data["lon"],
+            data["lat"],
+            data["ring_offsets"],
+        )
+    last = np.zeros(len(xf), dtype=bool)
+    last[ends[1:] - 1] = True
+    a = np.flatnonzero(~last)
+    mid_lon, mid_lat = pyproj.Transformer.from_crs(
+        "EPSG:2263", "EPSG:4326", always_xy=True
+    ).transform((xf[a] + xf[a + 1]) / 2, (yf[a] + yf[a + 1]) / 2)
+    bend = np.hypot(
+        (mid_lon - (lo[a] + lo[a + 1]) / 2) * 111_320 * np.cos(np.radians(la[a])),
+        (mid_lat - (la[a] + la[a + 1]) / 2) * 110_950,
+    )
+    length = np.hypot(xf[a + 1] - xf[a], yf[a + 1] - yf[a]) * 0.3048006096
     lines += [
+        "",
+        f"An edge straight in lon/lat against the same edge straight in the state plane "
+        f"({len(a):,} edges, the longest {length.max():,.0f} m): at most "
+        f"{bend.max() * 100:.1f} cm apart at the midpoint, 99th percentile "
+        f"{np.percentile(bend, 99) * 1000:.1f} mm.",
         "",
         f"Lon/lat test against the state-plane test (points projected by pyproj, shapely on "
         f"the shapefile's own EPSG:2263 polygons), {len(x):,} points: {len(differ)} differ"
