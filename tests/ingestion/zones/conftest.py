@@ -40,10 +40,14 @@ def shapely_locate(zones, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 def on_a_border(zones, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Whether each point lies on some zone's boundary (where shapely's answer is none) or
     within 1e-12° (0.1 µm) of it, where shapely's exact predicates and the lookup's floating
-    point may part (bench/results/zones.md counts such points)."""
-    geoms = zones[2]
+    point may part, or inside two zones (the sub-nanometre slivers where neighbours' rings
+    overlap, where shapely names both); bench/results/zones.md counts such points."""
+    _, tree, geoms = zones
+    points = shapely.points(lon, lat)
     boundaries = shapely.STRtree([g.boundary for g in geoms])
-    point, _ = boundaries.query(shapely.points(lon, lat), predicate="dwithin", distance=1e-12)
+    point, _ = boundaries.query(points, predicate="dwithin", distance=1e-12)
     hit = np.zeros(len(lon), dtype=bool)
     hit[point] = True
+    inside, _ = tree.query(points, predicate="within")
+    hit |= np.bincount(inside, minlength=len(lon)) > 1
     return hit

@@ -103,7 +103,9 @@ def test_duckdb_functions():
                      (-74.0120, 40.7600)) t(lon, lat)
         """
     ).fetchall()
-    both = con.sql("select tlc_zone_lookup(-73.9855, 40.7580), tlc_zone_lookup(0, 0)").fetchone()
+    both = con.execute(
+        "select tlc_zone_lookup(-73.9855, 40.7580), tlc_zone_lookup(0, 0)"
+    ).fetchone()
     assert both == ({"location_id": 230, "status": INSIDE}, {"location_id": None, "status": ZERO})
     assert rows == [
         (230, INSIDE),
