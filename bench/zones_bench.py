@@ -103,6 +103,8 @@ if method == "sql_grid":
 queries = {
     "read": out + "select lon, lat from read_parquet(?)",
     "udf": out + "select tlc_zone(lon, lat) as z from read_parquet(?)",
+    "udf_reason": out + "select z, tlc_zone_reason(lon, lat, z) as s from "
+                  "(select lon, lat, tlc_zone(lon, lat) as z from read_parquet(?))",
     "udf_lookup": out + "select r.location_id as z, r.status as s from "
                   "(select tlc_zone_lookup(lon, lat) as r from read_parquet(?))",
     "spatial": out + "select z.location_id as z from read_parquet(?) p left join zones z "
@@ -508,6 +510,7 @@ def _throughput(
         ("read", PY201, points, "DuckDB 2.0.1: the bare read (`select lon, lat`), for scale"),
         ("udf", PY201, points, "DuckDB 2.0.1: Arrow UDF `tlc_zone(lon, lat)`"),
         ("udf_lookup", PY201, points, "DuckDB 2.0.1: `tlc_zone_lookup` (zone and status)"),
+        ("udf_reason", PY201, points, "DuckDB 2.0.1: `tlc_zone`, then `tlc_zone_reason` in SQL"),
         ("batches", PY201, points, "DuckDB 2.0.1: Arrow batches of the query → `locate`"),
         ("sql_grid", PY201, points, "DuckDB 2.0.1: the grid as tables, joined in SQL"),
     ]

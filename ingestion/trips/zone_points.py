@@ -470,9 +470,13 @@ def register_duckdb(connection: duckdb.DuckDBPyConnection, name: str = "tlc_zone
     * ``<name>(lon, lat)``: INTEGER, the LocationID, NULL where none;
     * ``<name>_status(lon, lat)``: UTINYINT, a code of :data:`STATUS_NAMES`;
     * ``<name>_lookup(lon, lat)``: ``STRUCT(location_id INTEGER, status UTINYINT)``, both
-      from one lookup (half the work of calling the two above).
+      from one lookup (half the work of calling the two above);
+    * ``<name>_reason(lon, lat, location_id)``: the status from the coordinates and the
+      zone already found, in plain SQL (a temporary macro), so a query that calls
+      ``<name>`` once has its flag without a second lookup.
 
-    All are vectorised Arrow UDFs: DuckDB hands them 2,048 rows at a time.
+    The first three are vectorised Arrow UDFs: DuckDB hands them 2,048 rows at a time.
+    None of them is stored in the database file.
     """
     import duckdb
 
@@ -509,3 +513,16 @@ def register_duckdb(connection: duckdb.DuckDBPyConnection, name: str = "tlc_zone
             null_handling=FunctionNullHandling.SPECIAL,
             side_effects=False,
         )
+    connection.execute(
+        f"""
+        create or replace temp macro {name}_reason(lon, lat, location_id) as (
+            case
+                when lon is null or lat is null then {MISSING}
+                when not (isfinite(lon) and isfinite(lat)) then {NOT_FINITE}
+                when lon = 0 and lat = 0 then {ZERO}
+                when location_id is null then {OUTSIDE}
+                else {INSIDE}
+            end
+        )::utinyint
+        """
+    )

@@ -91,6 +91,32 @@ def test_chunks_give_the_same_answer_as_one_pass(monkeypatch):
     assert (whole.status == INSIDE).sum() > 30_000
 
 
+def test_the_sql_reason_equals_the_status_of_the_lookup():
+    import duckdb
+
+    con = duckdb.connect()
+    zone_points.register_duckdb(con)
+    rng = np.random.default_rng(9)
+    n = 20_000
+    lon = rng.uniform(-74.3, -73.6, n)
+    lat = rng.uniform(40.4, 41.0, n)
+    lon[:100], lat[:100] = 0.0, 0.0
+    lon[100:200] = np.nan
+    lat[200:300] = np.inf
+    lon_arrow = pa.array(lon, mask=np.arange(n) % 997 == 0)
+    lat_arrow = pa.array(lat, mask=np.arange(n) % 991 == 0)
+    con.register("points", pa.table({"lon": lon_arrow, "lat": lat_arrow}))
+    sql, other = con.execute(
+        """
+        select list(tlc_zone_reason(lon, lat, tlc_zone(lon, lat)) order by i),
+            list(tlc_zone_status(lon, lat) order by i)
+        from (select row_number() over () as i, lon, lat from points)
+        """
+    ).fetchone()
+    assert sql == other
+    assert set(sql) == {INSIDE, MISSING, NOT_FINITE, ZERO, OUTSIDE}
+
+
 def test_duckdb_functions():
     import duckdb
 
