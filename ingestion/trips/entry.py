@@ -38,7 +38,13 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--months", help="YYYY-MM or YYYY-MM:YYYY-MM; required for HTTP sources")
     parser.add_argument(
-        "--kinds", default="yellow", help="with an HTTP base URL: yellow,green,fhvhv"
+        "--services",
+        "--kinds",
+        dest="kinds",
+        default="yellow",
+        help="with an HTTP base URL: comma list of yellow,green,fhv,fhvhv; each service's files "
+        "are asked for from its first month (yellow 2009-01, green 2013-08, fhv 2015-01, "
+        "fhvhv 2019-02)",
     )
     parser.add_argument(
         "--http-format", default="parquet", choices=FORMATS, help="file format on an HTTP base URL"
@@ -63,13 +69,18 @@ def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--months", default="2024-01:2024-03", help="YYYY-MM:YYYY-MM")
     parser.add_argument("--rows-per-month", type=int, default=100_000)
     parser.add_argument("--format", default="parquet", choices=FORMATS)
-    parser.add_argument("--kinds", default="yellow", help="comma list of yellow,green,fhvhv")
+    parser.add_argument(
+        "--services", "--kinds", dest="kinds", default="yellow",
+        help="comma list of yellow,green,fhvhv,fhv",
+    )  # fmt: skip
     parser.add_argument(
         "--era",
         default="modern",
         choices=ERAS,
         help="legacy: older CSV headers (no Airport_fee, airport_fee in even months, "
-        "passenger_count as float)",
+        "passenger_count as float); archive: each service and month as the TLC published it "
+        "(2009 names and text codes, coordinates until 2016-06, the fhv headers of each year); "
+        "bigquery: BigQuery's public export of yellow and green",
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(

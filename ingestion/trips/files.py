@@ -68,6 +68,14 @@ class Discovery:
     set_aside: list[tuple[SourceFile, SourceFile]] = field(default_factory=list)
 
 
+# The first month the TLC published of each service: an HTTP source is asked for no earlier.
+FIRST_MONTH = {
+    "yellow": Month(2009, 1),
+    "green": Month(2013, 8),
+    "fhv": Month(2015, 1),
+    "fhvhv": Month(2019, 2),
+}
+
 # The same month in several formats loads once, from the first format of this list.
 FORMAT_PREFERENCE = ("parquet", "csv.gz", "csv")
 
@@ -191,11 +199,16 @@ def _discover_http(
             "HTTP servers cannot be listed"
         )
     base = source.rstrip("/")
-    wanted = [("taxi_zone_lookup.csv", f"{base}/misc/taxi_zone_lookup.csv")] + [
-        (name, f"{base}/trip-data/{name}")
-        for kind in kinds
-        for name in (f"{kind}_tripdata_{month}.{fmt}" for month in months)
-    ]
+    wanted = [("taxi_zone_lookup.csv", f"{base}/misc/taxi_zone_lookup.csv")]
+    for kind in kinds:
+        published = [m for m in months if m >= FIRST_MONTH.get(kind, m)]
+        if len(published) < len(months):
+            log.info("trips: %s starts in %s: %d earlier month(s) not asked for",
+                     kind, FIRST_MONTH[kind], len(months) - len(published))  # fmt: skip
+        wanted += [
+            (name, f"{base}/trip-data/{name}")
+            for name in (f"{kind}_tripdata_{month}.{fmt}" for month in published)
+        ]
     files = []
     for name, url in wanted:
         try:

@@ -56,6 +56,8 @@ import pyarrow as pa
 
 from ingestion.core.devservers import import_devserver
 from ingestion.core.settings import Settings
+from ingestion.trips import eras
+from ingestion.trips.eras import ARCHIVE_ERAS
 from ingestion.trips.months import Month
 from ingestion.trips.zones import (
     JFK,
@@ -68,8 +70,10 @@ from ingestion.trips.zones import (
 )
 
 FORMATS = ("parquet", "csv", "csv.gz")
-KINDS = ("yellow", "green", "fhvhv")
-ERAS = ("modern", "legacy")
+KINDS = ("yellow", "green", "fhvhv", "fhv")
+# modern: today's headers; legacy: 2016-2023 CSV drift; archive: each (kind, month) as the
+# TLC published it, 2009 on (``eras.py``); bigquery: BigQuery's public export.
+ERAS = ("modern", "legacy", *ARCHIVE_ERAS)
 VOLUMES = ("flat", "seasonal")
 MANIFEST_FILE = "_generator_manifest.json"
 CHUNK_ROWS = 1_000_000
@@ -708,6 +712,8 @@ def _batches(
     era: str,
     dirt_counts: dict[str, int],
     refund_counts: dict[str, int],
+    layout: eras.Layout | None = None,
+    fmt: str = "parquet",
 ) -> Iterator[pa.RecordBatch]:
     """Chunks drawn on a small thread pool (NumPy releases the GIL), yielded in order.
 
@@ -723,6 +729,10 @@ def _batches(
         draws = _draw_chunk(rng, min(CHUNK_ROWS, rows - start), month, zones)
         dirty = _apply_dirt(draws)
         refunds = (dirty["paired_refunds"], dirty["unmatched_refunds"])
+        if layout is not None and layout.era != "modern":
+            # Its own generator: the trips drawn above stay those of the other eras.
+            era_rng = np.random.default_rng([seed, kind_code, month.year, month.month, chunk, 9])
+            return eras.batch(layout, kind, dirty, era_rng, month, fmt), draws["dirt"], refunds
         if kind == "fhvhv":
             return _fhvhv_batch(dirty, draws["u_extreme"]), draws["dirt"], refunds
         return _yellow_like_batch(dirty, kind, era, month), draws["dirt"], refunds
@@ -757,10 +767,14 @@ def generate_month(
     con = connection or duckdb.connect()
     dirt = dict.fromkeys(DIRT_NAMES, 0)
     refunds = {"paired": 0, "unmatched": 0}
-    batches = _batches(kind, month, rows, seed, era, dirt, refunds)
+    layout = eras.layout(kind, month, era, fmt) if era in ARCHIVE_ERAS or kind == "fhv" else None
+    batches = _batches(kind, month, rows, seed, era, dirt, refunds, layout, fmt)
     first = next(batches)
-    reader = pa.RecordBatchReader.from_batches(first.schema, _chain(first, batches))
     target = out_dir / file_name(kind, month, fmt)
+    if layout is not None and layout.era != "modern":
+        eras.write(target, layout, fmt, first.schema, _chain(first, batches), con)
+        return GeneratedFile(str(target), rows, dirt, refunds)
+    reader = pa.RecordBatchReader.from_batches(first.schema, _chain(first, batches))
     con.register("generated_trips", reader)
     select = "select * from generated_trips"
     if fmt == "parquet":

@@ -37,7 +37,7 @@ from ingestion.trips.claims import FileClaim, check_claims, read_claims
 from ingestion.trips.files import SourceFile, discover, stage
 from ingestion.trips.loads import FileOutcome, Staged, load_batch, load_file
 from ingestion.trips.months import Month
-from ingestion.trips.reader import file_row_count
+from ingestion.trips.reader import file_row_count, needs_staging
 from ingestion.trips.source import tlc_reset
 
 PIPELINE_NAME = "trips"
@@ -94,10 +94,14 @@ def _prepare(batch: list[SourceFile], present: set[str], settings: Settings) -> 
         try:
             local = stage(file, settings.temp_directory / "staging")
             rows = file_row_count(local, file.kind, file.name, settings)
+            staged_only = file.kind.month is not None and needs_staging(
+                local, file.kind, file.name, settings
+            )
         except Exception as exc:
             prepared.failed.append((file, describe_failure(exc)))
             continue
-        prepared.staged.append(Staged(file, local, rows, file.kind.identity in present))
+        replaces = file.kind.identity in present
+        prepared.staged.append(Staged(file, local, rows, replaces, staged_only))
     return prepared
 
 
@@ -210,15 +214,20 @@ def _load_prepared(
 ) -> bool:
     """Load one prepared batch (falling back to one file at a time); True when the
     warehouse itself failed and the run must stop."""
+    # Files that load through the quarantine route only go one by one, after the batch.
+    together = [item for item in staged if not item.staged_only]
+    staged = together + [item for item in staged if item.staged_only]
+    done: list[FileOutcome] | None = None
     try:
-        done = load_batch(pipeline, staged, settings) if len(staged) > 1 else None
+        if len(together) > 1:
+            done = load_batch(pipeline, together, settings)
     except DestinationError as exc:
         _give_up(pipeline, staged, summary, outcomes, labels, exc)
         return True
     except Exception as exc:
         log.info(
             "  the batch of %d files did not load as one (%s); loading them one by one",
-            len(staged),
+            len(together),
             describe_failure(exc),
         )
         recover_interrupted(pipeline, after_failure=True)
@@ -227,8 +236,9 @@ def _load_prepared(
         if done is not None:
             for outcome in done:
                 _loaded(summary, outcomes, labels[outcome.file.name], outcome)
-            return False
         for position, item in enumerate(staged):
+            if done is not None and not item.staged_only:
+                continue  # loaded in the batch
             try:
                 outcome = load_file(pipeline, item, settings)
             except Exception as exc:

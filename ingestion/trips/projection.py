@@ -19,21 +19,27 @@ while the rest loads. Columns are qualified (``src."col"``) so dlt's SQL lineage
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ingestion.core.errors import SourceError
+from ingestion.trips.codes import code_map
 from ingestion.trips.schema import (
+    DERIVED,
     SOURCE_FILE_COLUMN,
+    ZONE_COLUMNS,
     Column,
     TableSchema,
     snake_case,
 )
+from ingestion.trips.zone_points import STATUS_NAMES
 
 REASON = "_tripline_reason"
 RAW_LINE = "_tripline_raw_line"
 ROW_NUMBER = "_tripline_row"
 BYTE_POSITION = "_tripline_byte_position"
+# The DuckDB functions of ``zone_points.register_duckdb`` a zone-deriving SELECT calls.
+ZONE_FUNCTION = "tlc_zone"
 # DOUBLE holds every integer exactly up to 2^53.
 _EXACT_LIMIT = "9007199254740992"
 _INTEGER_TYPES = {
@@ -64,11 +70,47 @@ class _Check:
     why: str = ""
 
 
+def _whole(number: str) -> str:
+    return f"isfinite({number}) and {number} = trunc({number}) and abs({number}) < {_EXACT_LIMIT}"
+
+
+def _coded(column: Column, ref: str, base: str) -> _Check | None:
+    """A column with a code seed read from text: the number, or the seed's code, or bad."""
+    assert column.codes is not None
+    if column.duckdb_type == "BIGINT" and base not in ("VARCHAR", "BLOB"):
+        return None  # numbers: the integer rules below
+    text = f"nullif(trim(cast({ref} as VARCHAR)), '')"
+    pairs = code_map(column.codes)
+    cases = " ".join(
+        f"when {literal(source)} then cast({literal(code)} as {column.duckdb_type})"
+        for source, code in pairs.items()
+    )
+    lookup = f"(case {text} {cases} end)"
+    seed = f"seeds/{column.codes}.csv"
+    if column.duckdb_type == "VARCHAR":
+        return _Check(lookup, f"{text} is null or {lookup} is not null", f"is not a code of {seed}")
+    number = f"try_cast({text} as DOUBLE)"
+    whole = f"coalesce({_whole(number)}, false)"
+    value = f"case when {whole} then cast({number} as BIGINT) else {lookup} end"
+    return _Check(
+        value,
+        f"{text} is null or {whole} or {lookup} is not null",
+        f"is neither a whole number nor a code of {seed}",
+    )
+
+
 def _check(column: Column, ref: str, source_type: str) -> _Check:
     target = column.duckdb_type
     cast = f"cast({ref} as {target})"
-    base = source_type.split("(")[0].upper()
-    if base == "NULL" or target == "VARCHAR":
+    # Parquet columns of Arrow's null type describe as "NULL" (quoted).
+    base = source_type.split("(")[0].strip('"').upper()
+    if base == "NULL":
+        return _Check(cast)
+    if column.codes is not None:
+        coded = _coded(column, ref, base)
+        if coded is not None:
+            return coded
+    if target == "VARCHAR":
         return _Check(cast)
     if target == "BIGINT":
         if base in _INTEGER_TYPES or base == "BIGINT":
@@ -77,8 +119,7 @@ def _check(column: Column, ref: str, source_type: str) -> _Check:
             return _Check(cast, f"{ref} between -9223372036854775808 and 9223372036854775807",
                           "is out of the integer range")  # fmt: skip
         number = ref if base in _FLOAT_TYPES or base == "DECIMAL" else f"try_cast({ref} as DOUBLE)"
-        ok = f"isfinite({number}) and {number} = trunc({number}) and abs({number}) < {_EXACT_LIMIT}"
-        return _Check(f"cast({number} as BIGINT)", ok, "is not a whole number")
+        return _Check(f"cast({number} as BIGINT)", _whole(number), "is not a whole number")
     if target == "DOUBLE":
         if base in _FLOAT_TYPES:
             return _Check(cast, f"isfinite({ref})", "is not a finite number")
@@ -91,6 +132,10 @@ def _check(column: Column, ref: str, source_type: str) -> _Check:
             return _Check(cast)
         if base == "TIMESTAMP_NS":
             return _Check(cast, f"epoch_ns({ref}) % 1000 = 0", "has nanoseconds")
+        if source_type.upper() in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+            # Exports (BigQuery's) label New York wall-clock times as UTC: keep the clock as
+            # written, whatever the session's time zone.
+            return _Check(f"timezone('UTC', {ref})")
         parsed = f"try_cast({ref} as TIMESTAMP)"
         return _Check(parsed, f"{parsed} is not null", "is not a timestamp")
     raise SourceError(f"no rule reads a {source_type} value into a {target} column")
@@ -104,44 +149,86 @@ class ColumnMap:
     source_types: dict[str, str]  # header -> the type the reader gives it
     by_column: dict[str, str]  # stable column -> header
     extras: dict[str, str]  # header -> the extra column it is kept as
+    # CSV fields after the header's last name (trailing commas): they must be empty.
+    trailing: tuple[str, ...] = ()
+
+    @property
+    def derived_zones(self) -> list[tuple[str, str, str, str]]:
+        """(zone id, longitude, latitude, status) of each zone the file gives as coordinates
+        only: the 2009-2016 yellow and green files."""
+        return [
+            names
+            for names in ZONE_COLUMNS
+            if self.schema.has(names[0])
+            and names[0] not in self.by_column
+            and names[1] in self.by_column
+            and names[2] in self.by_column
+        ]
+
+    @property
+    def needs_staging(self) -> bool:
+        """Whether the file must be parsed into parts by Tripline's own DuckDB (the
+        quarantine route): its zones come from a Python function, or its rows end in
+        fields the header does not name. The strict SELECT runs inside the warehouse's
+        connection, where neither can be done."""
+        return bool(self.derived_zones or self.trailing)
 
 
-def map_columns(schema: TableSchema, source_types: Mapping[str, str], file_name: str) -> ColumnMap:
-    """Match headers to the stable schema by key; unknown headers are kept as text."""
+def _matched(schema: TableSchema, headers: Sequence[str]) -> dict[str, str]:
+    """stable column -> header: a column's own name first, then its aliases, in header order."""
     by_column: dict[str, str] = {}
+    for own in (True, False):
+        for header in headers:
+            column = schema.match(header)
+            if column is None or column.name in DERIVED or schema.own_name(header) != own:
+                continue
+            by_column.setdefault(column.name, header)
+    return by_column
+
+
+def map_columns(
+    schema: TableSchema,
+    source_types: Mapping[str, str],
+    file_name: str,
+    trailing: Sequence[str] = (),
+) -> ColumnMap:
+    """Match headers to the stable schema by key; unknown headers are kept as text."""
+    headers = [h for h in source_types if h not in trailing]
+    by_column = _matched(schema, headers)
+    taken = set(by_column.values())
     extras: dict[str, str] = {}
     known = {c.name for c in schema.columns}
-    for header in source_types:
-        column = schema.match(header)
-        if column is not None and column.name not in by_column:
-            by_column[column.name] = header
+    for header in headers:
+        if header in taken:
             continue
         name = snake_case(header)
         while name in known:
             name += "_extra"
         known.add(name)
         extras[header] = name
-    missing = [c for c in schema.required if c not in by_column]
+    missing = [c for c in schema.required if not any(p in by_column for p in c.split("|"))]
     if missing:
-        headers = list(source_types)
+        names = " or ".join(missing).replace("|", " or ")
         raise SourceError(
-            f"{file_name}: header has no {', '.join(missing)} column "
+            f"{file_name}: header has no {names} column "
             f"(found: {', '.join(headers[:8])}{'…' if len(headers) > 8 else ''})"
         )
-    return ColumnMap(schema, dict(source_types), by_column, extras)
+    return ColumnMap(schema, dict(source_types), by_column, extras, tuple(trailing))
 
 
-def csv_parse_types(schema: TableSchema, headers: list[str]) -> dict[str, str]:
-    """The type DuckDB's CSV reader gives each header (unknown headers: text)."""
+def csv_parse_types(
+    schema: TableSchema, headers: list[str], trailing: Sequence[str] = ()
+) -> dict[str, str]:
+    """The type DuckDB's CSV reader gives each header (unknown headers, coded columns and
+    trailing fields: text)."""
+    matched = {header: column for column, header in _matched(schema, headers).items()}
     types: dict[str, str] = {}
-    taken: set[str] = set()
-    for header in headers:
-        column = schema.match(header)
-        if column is None or column.name in taken:
+    for header in [*headers, *trailing]:
+        column = schema.match(header) if header in matched else None
+        if column is None or column.codes is not None:
             types[header] = "VARCHAR"
-            continue
-        taken.add(column.name)
-        types[header] = CSV_PARSE_TYPE.get(column.duckdb_type, "VARCHAR")
+        else:
+            types[header] = CSV_PARSE_TYPE.get(column.duckdb_type, "VARCHAR")
     return types
 
 
@@ -194,6 +281,8 @@ def strict_select(mapping: ColumnMap, file_name: str, reader: str) -> str:
     ``file_name``: the SQL that gives a row's file name — a literal for one file, or
     ``parse_filename(src._tripline_file)`` for a reader over files that share a header.
     """
+    if mapping.needs_staging:
+        raise SourceError("a file whose zones or trailing fields need staging has no strict SELECT")
     select = []
     for column, plain, (good, bad, why) in _checked_columns(mapping):
         value = plain or f"case when {bad} then error({file_name} || ': ' || {why}) else {good} end"
@@ -213,6 +302,12 @@ def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_num
         )
         if plain is None:
             reasons.append(f"case when {bad} then {why} end")
+    for field in mapping.trailing:
+        value = f"nullif(trim(src.{quote(field)}), '')"
+        reasons.append(
+            f"case when {value} is not null then "
+            f"'a value after the last column of the header: ' || {value} end"
+        )
     reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "null"
     raw = ", ".join(f"coalesce(cast(src.{quote(h)} as VARCHAR), '')" for h in mapping.source_types)
     rejected = f"src.{REASON} is not null"
@@ -223,4 +318,25 @@ def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_num
     select.append(f"cast(null as BIGINT) as {BYTE_POSITION}")
     # The reason is computed once per row, below the columns that use it.
     checked = f"(select src.*, {reason} as {REASON} from {reader} as src)"
-    return f"select {', '.join(select)} from {checked} as src"
+    return _with_zones(mapping, f"select {', '.join(select)} from {checked} as src")
+
+
+def _with_zones(mapping: ColumnMap, select: str) -> str:
+    """``select`` with the zone ids of a coordinate-era file found from its coordinates
+    (``tlc_zone``, one call a point), then each zone's status from the zone found
+    (``tlc_zone_reason``, plain SQL: no second lookup)."""
+    zones = mapping.derived_zones
+    if not zones:
+        return select
+    found = ", ".join(
+        f"cast({ZONE_FUNCTION}(z.{quote(lon)}, z.{quote(lat)}) as BIGINT) as {quote(zone)}"
+        for zone, lon, lat, _ in zones
+    )
+    names = " ".join(f"when {code} then {literal(name)}" for code, name in enumerate(STATUS_NAMES))
+    statuses = ", ".join(
+        f"case {ZONE_FUNCTION}_reason(z.{quote(lon)}, z.{quote(lat)}, z.{quote(zone)}) "
+        f"{names} end as {quote(status)}"
+        for zone, lon, lat, status in zones
+    )
+    located = f"select * replace ({found}) from ({select}) as z"
+    return f"select * replace ({statuses}) from ({located}) as z"

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow.parquet as pq
@@ -34,6 +35,7 @@ from ingestion.trips.projection import (
     RAW_LINE,
     REASON,
     ROW_NUMBER,
+    ZONE_FUNCTION,
     ColumnMap,
     csv_parse_types,
     literal,
@@ -43,6 +45,7 @@ from ingestion.trips.projection import (
     strict_select,
 )
 from ingestion.trips.schema import SOURCE_FILE_COLUMN, FileKind
+from ingestion.trips.zone_points import register_duckdb
 
 REJECTED = "_tripline_rejected"
 GOOD_PARTS = f"{REJECTED}=false"
@@ -75,18 +78,46 @@ class Quarantined:
         ]  # fmt: skip
 
 
+TRAILING = "_tripline_trailing_"
+# Lines read past the header to find the first data line (some files leave blank lines).
+_HEAD_LINES = 16
+
+
 def csv_header(path: Path) -> list[str]:
     """The header of a TLC CSV, read by Python: DuckDB's sniffer can mistake a file with a
     few broken lines for a one-column file with another delimiter, which would load every
-    value as NULL. The dialect is fixed (comma, double quote) and only the names are read."""
+    value as NULL. The dialect is fixed (comma, double quote) and only the names are read;
+    a space after a comma (the 2014 yellow headers) is not part of a name."""
+    return _head(path)[0]
+
+
+def csv_trailing(path: Path) -> list[str]:
+    """Names for the fields the first data line has beyond the header's names: rows that
+    end in commas the header does not have (green 2013-2014). Every line must leave them
+    empty (a value there is a reject with its reason)."""
+    header, first = _head(path)
+    return [f"{TRAILING}{i}" for i in range(1, max(len(first) - len(header), 0) + 1)]
+
+
+def _head(path: Path) -> tuple[list[str], list[str]]:
+    """The header's names and the first non-empty data line's fields."""
     opener = gzip.open if path.name.endswith(".gz") else open
+    lines: list[str] = []
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
+            for _ in range(_HEAD_LINES):
+                line = handle.readline()
+                if not line:
+                    break
+                if line.strip() or not lines:
+                    lines.append(line.strip("\r\n"))
+                if len(lines) == 2:
+                    break
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise SourceError(f"cannot read the header of {path.name}: {exc}") from exc
-    names = next(csv.reader([first.strip()]), [])
-    return [name.strip() for name in names]
+    header = [name.strip() for name in next(csv.reader([lines[0].strip()]), [])] if lines else []
+    first = next(csv.reader([lines[1]]), []) if len(lines) > 1 else []
+    return header, first
 
 
 def _csv_reader(paths: str, parse_types: dict[str, str], with_rejects: bool) -> str:
@@ -115,10 +146,22 @@ def _column_map(
 ) -> ColumnMap:
     if kind.fmt == "parquet":
         rows = con.execute(f"describe select * from {_parquet_reader(path)}").fetchall()
-        types = {str(row[0]): str(row[1]) for row in rows}
-    else:
-        types = csv_parse_types(kind.schema, csv_header(path))
-    return map_columns(kind.schema, types, source_name)
+        return map_columns(kind.schema, {str(row[0]): str(row[1]) for row in rows}, source_name)
+    trailing = csv_trailing(path)
+    types = csv_parse_types(kind.schema, csv_header(path), trailing)
+    return map_columns(kind.schema, types, source_name, trailing)
+
+
+def needs_staging(path: Path, kind: FileKind, source_name: str, settings: Settings) -> bool:
+    """Whether the file loads only through the quarantine route (``ColumnMap.needs_staging``:
+    zones from coordinates, or trailing fields)."""
+    con = connect(":memory:", settings)
+    try:
+        return _column_map(con, path, kind, source_name).needs_staging
+    except duckdb.Error as exc:
+        raise _read_error(source_name, exc) from exc
+    finally:
+        con.close()
 
 
 def _read_error(source_name: str, exc: BaseException) -> SourceError:
@@ -144,9 +187,16 @@ def file_row_count(path: Path, kind: FileKind, source_name: str, settings: Setti
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def strict_sql(
-    paths: Sequence[Path], kind: FileKind, settings: Settings
-) -> list[tuple[list[Path], str]]:
+class StrictSelect(NamedTuple):
+    """A SELECT over files of one header, and the extra columns (not in the stable schema)
+    it keeps: dlt loads a model item's columns only when its schema knows them."""
+
+    paths: list[Path]
+    sql: str
+    extras: tuple[str, ...]
+
+
+def strict_sql(paths: Sequence[Path], kind: FileKind, settings: Settings) -> list[StrictSelect]:
     """SELECTs that load every row of ``paths`` (files of one kind), or fail naming the first
     bad row or value: one SELECT per group of files with the same columns, which DuckDB reads
     as one scan over both cores.
@@ -165,7 +215,7 @@ def strict_sql(
         raise _read_error(path.name, exc) from exc
     finally:
         con.close()
-    selects = []  # (the files it reads, the SELECT)
+    selects = []
     for mapping, group in groups.values():
         listed = "[" + ", ".join(literal(str(p)) for p in group) + "]"
         if kind.fmt == "parquet":
@@ -176,7 +226,7 @@ def strict_sql(
         else:
             reader = _csv_reader(listed, dict(mapping.source_types), with_rejects=False)
         select = strict_select(mapping, f"parse_filename(src.{FILE_NAME})", reader)
-        selects.append((group, select))
+        selects.append(StrictSelect(group, select, tuple(mapping.extras.values())))
     return selects
 
 
@@ -188,6 +238,8 @@ def quarantine(
     con = connect(":memory:", settings)
     try:
         mapping = _column_map(con, path, kind, source_name)
+        if mapping.derived_zones:
+            register_duckdb(con, ZONE_FUNCTION)
         if kind.fmt == "parquet":
             reader, row_number = _parquet_reader(path, row_numbers=True), "src.file_row_number + 1"
         else:
@@ -260,13 +312,20 @@ def _write_structural_rejects(
     return count
 
 
+def good_rows_columns(quarantined: Quarantined) -> list[str]:
+    """The columns of the good rows' parts (none when every row was rejected)."""
+    parts = sorted((quarantined.folder / GOOD_PARTS).glob("*.parquet"))
+    if not parts:
+        return []
+    return [name for name in pq.read_schema(parts[0]).names if not name.startswith("_tripline_")]
+
+
 def good_rows_sql(quarantined: Quarantined) -> str | None:
     """The SELECT that loads the good rows' parts, or ``None`` when there are none."""
     parts = quarantined.good_parts()
     if parts is None:
         return None
-    first = sorted((quarantined.folder / GOOD_PARTS).glob("*.parquet"))[0]
-    columns = [name for name in pq.read_schema(first).names if not name.startswith("_tripline_")]
+    columns = good_rows_columns(quarantined)
     select = ", ".join(f"src.{quote(c)} as {quote(c)}" for c in columns)
     return f"select {select} from read_parquet({literal(parts)}, hive_partitioning = false) as src"
 

@@ -21,6 +21,8 @@ class Column:
     duckdb_type: str
     aliases: tuple[str, ...] = ()
     description: str = ""
+    # The seed (``seeds/<codes>.csv``) that maps this column's text codes to today's codes.
+    codes: str | None = None
 
     @property
     def keys(self) -> set[str]:
@@ -32,7 +34,8 @@ class TableSchema:
     kind: str
     table: str
     columns: tuple[Column, ...]
-    # Columns a file must have for its header to be recognised as this kind at all.
+    # Columns a file must have for its header to be recognised as this kind at all; an entry
+    # "a|b" is met by either column (a location id, or the coordinates it is derived from).
     required: tuple[str, ...] = ()
 
     def match(self, header: str) -> Column | None:
@@ -41,6 +44,16 @@ class TableSchema:
             if key in column.keys:
                 return column
         return None
+
+    def own_name(self, header: str) -> bool:
+        """Whether ``header`` is its column's own name rather than an alias: where a file
+        has both (fhv 2018: ``Dispatching_base_num`` and ``Dispatching_base_number``), the
+        own name wins and the alias is kept as an extra column."""
+        column = self.match(header)
+        return column is not None and header_key(header) == header_key(column.name)
+
+    def has(self, name: str) -> bool:
+        return any(column.name == name for column in self.columns)
 
 
 def header_key(header: str) -> str:
@@ -58,14 +71,60 @@ def _money(name: str, *aliases: str) -> Column:
     return Column(name, "DOUBLE", aliases, "US dollars, as the meter recorded it")
 
 
-_VENDOR = Column("vendor_id", "BIGINT", ("VendorID",), "TPEP/LPEP provider code")
+_VENDOR = Column(
+    "vendor_id",
+    "BIGINT",
+    ("VendorID", "vendor_name"),
+    "TPEP/LPEP provider code",
+    codes="tlc_vendor_codes",
+)
 _RATECODE = Column("ratecode_id", "BIGINT", ("RatecodeID", "Rate_Code"), "final rate code")
-_PU = Column("pu_location_id", "BIGINT", ("PULocationID",), "TLC pickup zone id")
-_DO = Column("do_location_id", "BIGINT", ("DOLocationID",), "TLC dropoff zone id")
+_PU = Column(
+    "pu_location_id",
+    "BIGINT",
+    ("PULocationID", "pickup_location_id"),
+    "TLC pickup zone id (from the coordinates in the 2009-2016 files)",
+)
+_DO = Column(
+    "do_location_id",
+    "BIGINT",
+    ("DOLocationID", "dropoff_location_id"),
+    "TLC dropoff zone id (from the coordinates in the 2009-2016 files)",
+)
 _PASSENGERS = Column("passenger_count", "BIGINT", ("Passenger_Count",), "driver-entered")
 _DISTANCE = Column("trip_distance", "DOUBLE", ("Trip_Distance",), "miles on the meter")
-_FLAG = Column("store_and_fwd_flag", "VARCHAR", ("store_and_forward",), "Y = stored, sent later")
-_PAYMENT = Column("payment_type", "BIGINT", ("Payment_Type",), "payment code")
+_FLAG = Column(
+    "store_and_fwd_flag",
+    "VARCHAR",
+    ("store_and_forward",),
+    "Y = stored, sent later",
+    codes="tlc_store_and_fwd_codes",
+)
+_PAYMENT = Column(
+    "payment_type", "BIGINT", ("Payment_Type",), "payment code", codes="tlc_payment_type_codes"
+)
+_COORDINATES = (
+    Column("pickup_longitude", "DOUBLE", ("Start_Lon",), "WGS84 degrees (2009-2016 files)"),
+    Column("pickup_latitude", "DOUBLE", ("Start_Lat",), "WGS84 degrees (2009-2016 files)"),
+    Column("dropoff_longitude", "DOUBLE", ("End_Lon",), "WGS84 degrees (2009-2016 files)"),
+    Column("dropoff_latitude", "DOUBLE", ("End_Lat",), "WGS84 degrees (2009-2016 files)"),
+)
+_STATUS = (
+    "where the zone id came from the coordinates: inside, zero (0/0), outside (in no zone), "
+    "missing or not_finite; NULL when the file had zone ids"
+)
+_ZONE_STATUS = (
+    Column("pu_zone_status", "VARCHAR", (), _STATUS),
+    Column("do_zone_status", "VARCHAR", (), _STATUS),
+)
+# (zone id, longitude, latitude, status): the zone columns derived from coordinates.
+ZONE_COLUMNS = (
+    ("pu_location_id", "pickup_longitude", "pickup_latitude", "pu_zone_status"),
+    ("do_location_id", "dropoff_longitude", "dropoff_latitude", "do_zone_status"),
+)
+# Stable columns no header fills: the reader derives them.
+DERIVED = frozenset(status for *_, status in ZONE_COLUMNS)
+_ZONE_OR_COORDINATES = "pu_location_id|pickup_longitude"
 
 YELLOW = TableSchema(
     "yellow",
@@ -86,13 +145,15 @@ YELLOW = TableSchema(
         _money("mta_tax"),
         _money("tip_amount", "Tip_Amt"),
         _money("tolls_amount", "Tolls_Amt"),
-        _money("improvement_surcharge"),
+        _money("improvement_surcharge", "imp_surcharge"),
         _money("total_amount", "Total_Amt"),
         _money("congestion_surcharge"),
         _money("airport_fee", "Airport_fee"),
         _money("cbd_congestion_fee"),
+        *_COORDINATES,
+        *_ZONE_STATUS,
     ),
-    required=("tpep_pickup_datetime", "pu_location_id"),
+    required=("tpep_pickup_datetime", _ZONE_OR_COORDINATES),
 )
 
 GREEN = TableSchema(
@@ -100,8 +161,8 @@ GREEN = TableSchema(
     "green_trips",
     (
         _VENDOR,
-        Column("lpep_pickup_datetime", "TIMESTAMP"),
-        Column("lpep_dropoff_datetime", "TIMESTAMP"),
+        Column("lpep_pickup_datetime", "TIMESTAMP", ("pickup_datetime",)),
+        Column("lpep_dropoff_datetime", "TIMESTAMP", ("dropoff_datetime",)),
         _FLAG,
         _RATECODE,
         _PU,
@@ -114,14 +175,46 @@ GREEN = TableSchema(
         _money("tip_amount"),
         _money("tolls_amount"),
         _money("ehail_fee"),
-        _money("improvement_surcharge"),
+        _money("improvement_surcharge", "imp_surcharge"),
         _money("total_amount"),
         _PAYMENT,
         Column("trip_type", "BIGINT", (), "1 street-hail, 2 dispatch"),
         _money("congestion_surcharge"),
         _money("cbd_congestion_fee"),
+        *_COORDINATES,
+        *_ZONE_STATUS,
     ),
-    required=("lpep_pickup_datetime", "pu_location_id"),
+    required=("lpep_pickup_datetime", _ZONE_OR_COORDINATES),
+)
+
+FHV = TableSchema(
+    "fhv",
+    "fhv_trips",
+    (
+        Column(
+            "dispatching_base_num",
+            "VARCHAR",
+            ("Dispatching_base_number",),
+            "TLC license of the base that dispatched the trip",
+        ),
+        Column("pickup_datetime", "TIMESTAMP", ("Pickup_date",)),
+        Column("dropoff_datetime", "TIMESTAMP"),
+        Column(
+            "pu_location_id",
+            "BIGINT",
+            ("PUlocationID", "locationID", "pickup_location_id"),
+            "TLC pickup zone id",
+        ),
+        Column(
+            "do_location_id",
+            "BIGINT",
+            ("DOlocationID", "dropoff_location_id"),
+            "TLC dropoff zone id",
+        ),
+        Column("sr_flag", "BIGINT", (), "1 = a shared ride (from 2017-07)"),
+        Column("affiliated_base_number", "VARCHAR", (), "the base the vehicle is affiliated with"),
+    ),
+    required=("pickup_datetime", "dispatching_base_num"),
 )
 
 FHVHV = TableSchema(
@@ -169,14 +262,14 @@ ZONES = TableSchema(
     required=("location_id", "borough"),
 )
 
-TRIP_SCHEMAS = {schema.kind: schema for schema in (YELLOW, GREEN, FHVHV)}
+TRIP_SCHEMAS = {schema.kind: schema for schema in (YELLOW, GREEN, FHV, FHVHV)}
 
 # Lineage columns every trip row carries.
 SOURCE_FILE_COLUMN = "_source_file"
 LOAD_ID_COLUMN = "_dlt_load_id"
 
 _TRIP_FILE = re.compile(
-    r"^(?P<kind>yellow|green|fhvhv)_tripdata_(?P<month>\d{4}-\d{2})\.(?P<fmt>parquet|csv|csv\.gz)$"
+    r"^(?P<kind>yellow|green|fhvhv|fhv)_tripdata_(?P<month>\d{4}-\d{2})\.(?P<fmt>parquet|csv|csv\.gz)$"
 )
 ZONE_FILE = re.compile(r"^taxi_zone_lookup\.csv$")
 

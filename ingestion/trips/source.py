@@ -66,6 +66,9 @@ class FileLoad:
     claims: tuple[FileClaim, ...]
     rows_sql: str | None  # None when every row was rejected
     rejects_sql: str | None = None  # None when there are none
+    # Columns the stable schema does not know, kept as text: dlt loads a column of a SQL
+    # model item only when the table's schema names it.
+    extra_columns: tuple[str, ...] = ()
 
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
@@ -87,12 +90,16 @@ def tlc_files(loads: Sequence[FileLoad]) -> list[DltResource]:
     for table, group in by_table.items():
         schema = group[0].claims[0].kind.schema
         disposition: TWriteDisposition = "replace" if schema.kind == "zones" else "append"
+        columns = table_columns(schema)
+        for load in group:
+            for name in load.extra_columns:
+                columns.setdefault(name, {"data_type": "text", "nullable": True})
         resources.append(
             dlt.resource(
                 _rows(group),
                 name=table,
                 write_disposition=disposition,
-                columns=table_columns(schema),
+                columns=columns,
             )
         )
         if any(load.rejects_sql for load in group):

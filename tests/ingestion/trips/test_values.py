@@ -38,7 +38,7 @@ INT_COLUMNS = {"VendorID": "vendor_id", "passenger_count": "passenger_count",
                "PULocationID": "pu_location_id"}  # fmt: skip
 FLOAT_COLUMNS = {"trip_distance": "trip_distance", "fare_amount": "fare_amount"}
 HEADER = ["VendorID", "tpep_pickup_datetime", "passenger_count", "trip_distance",
-          "PULocationID", "fare_amount", "store_and_fwd_flag"]  # fmt: skip
+          "PULocationID", "fare_amount", "row_id"]  # fmt: skip
 LIMIT = 2**53
 
 
@@ -62,7 +62,7 @@ def read_back(path: Path, settings: Settings, out: Path) -> tuple[list[dict[str,
     assert kind is not None
     con = duckdb.connect()
     try:
-        [(_, sql)] = strict_sql([path], kind, settings)
+        [(_, sql, _)] = strict_sql([path], kind, settings)
         strict = con.sql(sql)
         return strict.to_arrow_table().to_pylist(), []
     except duckdb.Error:
@@ -133,7 +133,7 @@ ROW = st.fixed_dictionaries({
 
 
 def _check(rows: list[dict[str, Any]], bad: list[str], generated: list[dict[str, str]]) -> None:
-    by_id = {row["store_and_fwd_flag"]: row for row in rows}
+    by_id = {row["row_id"]: row for row in rows}
     assert len(by_id) == len(rows), "a row loaded twice"
     for index, source in enumerate(generated):
         row_id = f"r{index}"
@@ -166,7 +166,7 @@ def test_csv_values_load_exactly_or_are_rejected(
         values = {
             **row,
             "tpep_pickup_datetime": "2024-01-05 10:00:00",
-            "store_and_fwd_flag": f"r{index}",
+            "row_id": f"r{index}",
         }
         lines.append(",".join(values[h] for h in HEADER))
     path.write_text("\n".join(lines) + "\n")
@@ -205,14 +205,14 @@ def test_parquet_values_load_exactly_or_are_rejected(
         "passenger_count": pa.array([g[0] for g in generated], pa.float64()),
         "fare_amount": pa.array([g[1] for g in generated], pa.float64()),
         "PULocationID": pa.array([g[2] for g in generated], pa.int64()),
-        "store_and_fwd_flag": pa.array([f"r{i}" for i in range(len(generated))]),
+        "row_id": pa.array([f"r{i}" for i in range(len(generated))]),
     })  # fmt: skip
     pq.write_table(table, path)
 
     rows, bad = read_back(path, reader_settings, workdir)
 
     assert len(rows) + len(bad) == len(generated)
-    by_id = {row["store_and_fwd_flag"]: row for row in rows}
+    by_id = {row["row_id"]: row for row in rows}
     for index, (count, fare, zone) in enumerate(generated):
         count_ok = count is None or (
             math.isfinite(count) and count == int(count) and abs(count) < LIMIT
