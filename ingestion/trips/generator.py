@@ -31,6 +31,10 @@ before pickup, a pickup outside the file's month, flex-fare rows with null
 passenger_count/RatecodeID (payment_type 0, as in real files), extreme distances, meters left
 running for hours and fares below the initial charge. ``_generator_manifest.json`` lists the
 counts per file.
+
+Eras: ``era="modern"`` writes today's headers, ``"legacy"`` the 2016-2023 CSV drift, and
+``"archive"``/``"bigquery"`` dress the same trips as the TLC published each service and month
+since 2009, or as BigQuery exports them (``eras.py``: headers, text codes, coordinates, fhv).
 """
 
 from __future__ import annotations
