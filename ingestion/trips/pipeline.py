@@ -120,7 +120,7 @@ def _open(settings: Settings) -> dlt.Pipeline:
         raise
     except Exception as exc:
         raise DestinationError(
-            f"cannot open the DuckDB destination {settings.duckdb_path}: {describe_failure(exc)}"
+            f"cannot open the destination {_where(settings)}: {describe_failure(exc)}"
         ) from exc
 
 
@@ -313,3 +313,9 @@ def _add(summary: RunSummary, outcome: FileOutcome) -> None:
     summary.rows_rejected += outcome.rows_rejected
     summary.bytes_read += outcome.file.size
     summary.load_ids.append(outcome.load_id)
+
+
+def _where(settings: Settings) -> str:
+    return (
+        (settings.lake_url or "") if settings.destination == "lake" else str(settings.duckdb_path)
+    )
