@@ -18,7 +18,7 @@ pipelines ask it:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -91,8 +91,12 @@ def lake_format(pipeline: dlt.Pipeline) -> dlt.Pipeline:
 
 
 @contextmanager
-def sql_client(pipeline: dlt.Pipeline) -> Iterator[Any]:
-    """A client for SQL over the dataset: read and write on DuckDB, read-only on the lake."""
+def sql_client(pipeline: dlt.Pipeline, others: Sequence[str] = ()) -> Iterator[Any]:
+    """A client for SQL over the dataset: read and write on DuckDB, read-only on the lake.
+
+    ``others``: datasets of other pipelines the SQL reads too (on DuckDB every dataset is a
+    schema of the same file; the lake opens the ones named).
+    """
     if not is_lake(pipeline):
         with pipeline.sql_client() as client:
             yield client
@@ -100,5 +104,6 @@ def sql_client(pipeline: dlt.Pipeline) -> Iterator[Any]:
     from ingestion.core.lake import LakeDataset, LakeReader
 
     # the budget's memory limit and spill folder, as for every DuckDB Tripline opens
-    with LakeReader(LakeDataset(pipeline), duckdb_config(load_settings())) as reader:
+    extra = [LakeDataset(pipeline, name) for name in others if name != pipeline.dataset_name]
+    with LakeReader(LakeDataset(pipeline), duckdb_config(load_settings()), extra) as reader:
         yield reader

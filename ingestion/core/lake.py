@@ -6,9 +6,9 @@ per complete load, written last), ``_dlt_pipeline_state/`` and ``_dlt_version/``
 own SQL client cannot read Delta here (DuckDB would download its ``delta`` extension), so:
 
 * reads go through :class:`LakeReader`: an in-memory DuckDB in which every Delta table of the
-  dataset is a view over ``deltalake``'s Arrow dataset (scanned lazily, in batches), under
-  the dataset's name, so the SELECTs the DuckDB path runs (``information_schema`` included)
-  run unchanged;
+  dataset is a view over the Parquet files of its current version (``deltalake`` lists
+  them), under the dataset's name, so the SELECTs the DuckDB path runs
+  (``information_schema`` included) run unchanged;
 * writes are Delta commits through ``deltalake`` (:meth:`LakeDataset.delete`,
   :meth:`LakeDataset.update`): each is atomic per table, and Delta's optimistic concurrency
   makes two writers of one table conflict instead of overwriting each other.
@@ -25,6 +25,7 @@ import json
 import posixpath
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
@@ -64,13 +65,14 @@ def in_list(column: str, values: Sequence[object], negate: bool = False) -> str:
 class LakeDataset:
     """One dataset of the lake, as the pipeline's filesystem destination sees it."""
 
-    def __init__(self, pipeline: dlt.Pipeline) -> None:
+    def __init__(self, pipeline: dlt.Pipeline, dataset: str | None = None) -> None:
+        """The pipeline's dataset, or another ``dataset`` of the same lake."""
         client = pipeline.destination_client()
         assert isinstance(client, FilesystemClient), type(client)
         self.client = client
-        self.name = pipeline.dataset_name
+        self.name = dataset or pipeline.dataset_name
         self.fs = client.fs_client
-        self.path = client.dataset_path.rstrip("/")
+        self.path = posixpath.join(client.bucket_path, self.name).rstrip("/")
         self.storage_options: dict[str, str] = deltalake_storage_options(
             client.config.credentials, client.config.deltalake_storage_options
         )
@@ -161,6 +163,27 @@ class LakeDataset:
         return int(metrics.get("num_updated_rows", 0) or 0)
 
 
+# Keys per Delta update: one predicate's IN list, kept small enough to parse quickly.
+KEYS_PER_UPDATE = 10_000
+
+
+def timestamp_literal(moment: datetime) -> str:
+    """A UTC ``timestamp`` value for a Delta update expression."""
+    return f"CAST({literal(moment.astimezone(UTC).isoformat())} AS TIMESTAMP)"
+
+
+def update_keys(
+    lake: LakeDataset, table: str, key: str, keys: Sequence[object], values: dict[str, str]
+) -> int:
+    """Set ``values`` on the rows of ``table`` whose ``key`` is in ``keys``, in commits of
+    ``KEYS_PER_UPDATE`` keys (each atomic; a re-run repeats what a kill left undone)."""
+    updated = 0
+    for start in range(0, len(keys), KEYS_PER_UPDATE):
+        chunk = keys[start : start + KEYS_PER_UPDATE]
+        updated += lake.update(table, values, in_list(key, chunk))
+    return updated
+
+
 def sweep_unfinished(pipeline: dlt.Pipeline) -> list[str]:
     """Delete rows (and state files) of loads the lake did not record as complete.
 
@@ -205,27 +228,58 @@ class LakeReader:
     read needs none). Writes go through :class:`LakeDataset`.
     """
 
-    def __init__(self, lake: LakeDataset, duckdb_config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        lake: LakeDataset,
+        duckdb_config: dict[str, Any] | None = None,
+        others: Sequence[LakeDataset] = (),
+    ) -> None:
+        """``others``: more datasets of the lake to read, each under its own name."""
         self.lake = lake
+        self.others = others
         self.dataset_name = lake.name
         self.native_connection = duckdb.connect(":memory:", config=dict(duckdb_config or {}))
+        self._fs_registered = False
 
     def __enter__(self) -> LakeReader:
+        for dataset in (self.lake, *self.others):
+            self._register(dataset)
+        return self
+
+    def _register(self, dataset: LakeDataset) -> None:
         con = self.native_connection
-        schema = _quote(self.dataset_name)
+        schema = _quote(dataset.name)
         con.execute(f"create schema if not exists {schema}")
-        for table in self.lake.tables():
-            arrow_name = f"_lake_{table}"
-            con.register(arrow_name, self.lake.table(table).to_pyarrow_dataset())
+        for table in dataset.tables():
             con.execute(
                 f"create or replace view {schema}.{_quote(table)} as "
-                f"select * from {_quote(arrow_name)}"
+                f"select * from {self._scan(dataset, table)}"
             )
-        con.register("_lake__dlt_loads", self.lake.loads_table())
-        con.execute(
-            f"create or replace view {schema}.{LOADS_TABLE} as select * from _lake__dlt_loads"
-        )
-        return self
+        loads = _quote(f"_lake_{dataset.name}_loads")
+        con.register(loads.strip('"'), dataset.loads_table())
+        con.execute(f"create or replace view {schema}.{LOADS_TABLE} as select * from {loads}")
+
+    def _scan(self, dataset: LakeDataset, table: str) -> str:
+        """``read_parquet`` over the files of the table's current Delta version.
+
+        DuckDB reads the Parquet itself (filters and projections pushed into the files,
+        bounded by its memory limit); S3 goes through the lake's fsspec filesystem, since
+        DuckDB's own httpfs cannot be installed here. delta-rs (dlt's writer) writes no
+        deletion vectors, so the version's file list is the table.
+        """
+        delta = dataset.table(table)
+        files = [uri.removeprefix("file://") for uri in delta.file_uris()]
+        if not files:  # an empty table: its schema, no rows
+            empty = f"_lake_{dataset.name}_{table}_empty"
+            self.native_connection.register(
+                empty, pa.schema(delta.schema().to_arrow()).empty_table()
+            )
+            return _quote(empty)
+        if any("://" in f for f in files) and not self._fs_registered:
+            self.native_connection.register_filesystem(dataset.fs)
+            self._fs_registered = True
+        listed = ", ".join(literal(f) for f in files)
+        return f"read_parquet([{listed}], union_by_name = true)"
 
     def __exit__(self, *exc: object) -> None:
         self.native_connection.close()
