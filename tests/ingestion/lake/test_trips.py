@@ -23,7 +23,7 @@ from ingestion.trips.pipeline import DATASET, PIPELINE_NAME, run_trips
 
 from .conftest import delta_table
 
-ROWS = 6_000
+ROWS = 3_000
 COLUMNS = "vendor_id, tpep_pickup_datetime, passenger_count, fare_amount, total_amount"
 
 
@@ -58,7 +58,7 @@ def test_s3_lake_holds_what_duckdb_holds_and_a_rerun_loads_nothing(
 
     assert summary.failed_inputs == []
     assert {o.route for o in outcomes} == {"strict"}
-    expected = {f.name: pq_rows(f) for f in files.glob("yellow_tripdata_*.parquet")}
+    expected = _file_counts(files)
     assert _per_file(s3_lake_env) == expected
     assert delta_table(s3_lake_env, DATASET, "taxi_zones").num_rows == 265
 
@@ -72,34 +72,12 @@ def test_s3_lake_holds_what_duckdb_holds_and_a_rerun_loads_nothing(
     assert _per_file(s3_lake_env) == expected
 
 
-def test_a_changed_file_replaces_its_month_on_the_lake(
-    file_lake_env: Settings, months: Path, tmp_path: Path
-) -> None:
-    files = tmp_path / "tlc"
-    shutil.copytree(months, files)
-    run_trips(file_lake_env, str(files))
-    generate(files, parse_month_range("2024-02"), ROWS // 2, "parquet", seed=99)
-
-    summary, outcomes = run_trips(file_lake_env, str(files))
-
-    assert [o.file.name for o in outcomes] == ["yellow_tripdata_2024-02.parquet"]
-    assert any("replaced" in note for note in outcomes[0].notes)
-    assert summary.rows_loaded == pq_rows(files / "yellow_tripdata_2024-02.parquet")
-    expected = {f.name: pq_rows(f) for f in files.glob("yellow_tripdata_*.parquet")}
-    assert _per_file(file_lake_env) == expected
-    loads = set(
-        delta_table(file_lake_env, DATASET, "yellow_trips").column("_dlt_load_id").to_pylist()
-    )
-    assert (
-        loads <= LakeDataset(open_pipeline(PIPELINE_NAME, DATASET, file_lake_env)).complete_loads()
-    )
-
-
 def test_bad_csv_rows_are_quarantined_on_the_lake_as_on_duckdb(
     file_lake_env: Settings, tmp_path: Path
 ) -> None:
     folder = tmp_path / "dirty"
-    generate(folder, parse_month_range("2024-05"), 3_000, "csv", seed=5)
+    generate(folder, parse_month_range("2024-05"), 1_000, "csv", seed=5)
+    (folder / "taxi_zone_lookup.csv").unlink()  # one file: no batch to fall back from
     path = folder / "yellow_tripdata_2024-05.csv"
     lines = path.read_text().splitlines()
     lines[10] += ",surprise"  # too many columns
@@ -124,11 +102,12 @@ def test_bad_csv_rows_are_quarantined_on_the_lake_as_on_duckdb(
     assert _lake_rows(file_lake_env, "yellow_trips", good) == _duckdb_rows(on_duckdb, good)
 
 
-def test_rows_of_a_load_the_lake_never_recorded_are_swept_and_load_once(
+def test_an_unrecorded_load_is_swept_and_a_changed_file_replaces_its_month(
     file_lake_env: Settings, months: Path, tmp_path: Path
 ) -> None:
     """A kill after the Delta commits and the state file, before ``_dlt_loads``: the rows
-    and the state of that load are not the truth, and the files load again exactly once."""
+    and the state of that load are not the truth, and the files load again exactly once.
+    Then a month rewritten at the source replaces its rows, and only its rows."""
     files = tmp_path / "tlc"
     shutil.copytree(months, files)
     summary, _ = run_trips(file_lake_env, str(files))
@@ -141,13 +120,27 @@ def test_rows_of_a_load_the_lake_never_recorded_are_swept_and_load_once(
 
     assert killed in swept
     assert killed not in lake.state_load_ids()
-    assert killed not in set(
-        delta_table(file_lake_env, DATASET, "yellow_trips").column("_dlt_load_id").to_pylist()
-    )
+    assert killed not in set(_load_ids(file_lake_env))
     again, _ = run_trips(file_lake_env, str(files))
-    assert again.failed_inputs == []
-    expected = {f.name: pq_rows(f) for f in files.glob("yellow_tripdata_*.parquet")}
-    assert _per_file(file_lake_env) == expected
+    assert again.failed_inputs == [] and again.inputs > 0
+    assert _per_file(file_lake_env) == _file_counts(files)
+
+    generate(files, parse_month_range("2024-02"), ROWS // 2, "parquet", seed=99)
+    changed, outcomes = run_trips(file_lake_env, str(files))
+
+    assert [o.file.name for o in outcomes] == ["yellow_tripdata_2024-02.parquet"]
+    assert any("replaced" in note for note in outcomes[0].notes)
+    assert changed.rows_loaded == pq_rows(files / "yellow_tripdata_2024-02.parquet")
+    assert _per_file(file_lake_env) == _file_counts(files)
+    assert set(_load_ids(file_lake_env)) <= lake.complete_loads()
+
+
+def _load_ids(settings: Settings) -> list[str]:
+    return delta_table(settings, DATASET, "yellow_trips").column("_dlt_load_id").to_pylist()
+
+
+def _file_counts(files: Path) -> dict[str, int]:
+    return {f.name: pq_rows(f) for f in files.glob("yellow_tripdata_*.parquet")}
 
 
 def pq_rows(path: Path) -> int:
