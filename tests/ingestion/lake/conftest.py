@@ -24,6 +24,15 @@ from deltalake import DeltaTable
 
 from ingestion.core.settings import Settings, load_settings
 
+# The servers of the other pipelines' tests, as fixtures of this folder too (pytest refuses
+# ``pytest_plugins`` for conftests it also loads as conftests). Session-scoped ones start
+# once more when both folders run in one session: PostgreSQL in about a second, the broker
+# in about ten.
+from tests.ingestion.fleet_db.conftest import pg_dsn, postgres  # noqa: F401
+from tests.ingestion.fleet_events.conftest import kafka, topic  # noqa: F401
+from tests.ingestion.open_data.conftest import open_data_env, socrata  # noqa: F401
+from tests.ingestion.weather.conftest import meteo, weather_env  # noqa: F401
+
 KEY = "testing"
 REGION = "us-east-1"
 

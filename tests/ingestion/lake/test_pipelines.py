@@ -30,13 +30,6 @@ from tests.ingestion.weather.conftest import options as weather_options
 
 from .conftest import delta_table
 
-pytest_plugins = [
-    "tests.ingestion.fleet_db.conftest",
-    "tests.ingestion.fleet_events.conftest",
-    "tests.ingestion.open_data.conftest",
-    "tests.ingestion.weather.conftest",
-]
-
 
 def _lake_rows(settings: Settings, table: str, key: str) -> set[tuple[object, ...]]:
     rows = delta_table(settings, "raw_fleet_db", table).to_pylist()
