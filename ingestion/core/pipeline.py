@@ -29,7 +29,6 @@ import dlt
 from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
 from dlt.destinations.sql_client import SqlClientBase
 
-from ingestion.core import lake
 from ingestion.core.destination import table_names, tables_with_column
 from ingestion.core.destinations import is_lake, lake_format, make_destination
 from ingestion.core.duckdb_config import retry_while_locked
@@ -134,7 +133,9 @@ def sweep_unfinished_loads(pipeline: dlt.Pipeline) -> list[str]:
     (on the lake: one Delta commit per table, ``ingestion.core.lake.sweep_unfinished``).
     """
     if is_lake(pipeline):
-        return lake.sweep_unfinished(pipeline)
+        from ingestion.core.lake import sweep_unfinished
+
+        return sweep_unfinished(pipeline)
     with pipeline.sql_client() as client:
         tables = table_names(client)
         if not tables:
@@ -180,7 +181,9 @@ def _unfinished_predicate(client: SqlClientBase[Any], has_loads_table: bool) -> 
 def retract_load(pipeline: dlt.Pipeline, load_id: str) -> None:
     """Undo a complete load found wrong: unrecord it, sweep its rows, restore the state."""
     if is_lake(pipeline):
-        lake.retract(pipeline, load_id)
+        from ingestion.core.lake import retract
+
+        retract(pipeline, load_id)
         restore_state_from_destination(pipeline)
         return
     with pipeline.sql_client() as client:
