@@ -1,6 +1,6 @@
 """The ``trips`` pipeline: every TLC file of a source into ``raw_tlc``, in checked loads.
 
-A run, under the warehouse lease:
+A run, under the warehouse lease (on the lake: this pipeline's lease; ``docs/lakehouse.md``):
 
 1. makes the destination the only truth (``recover_interrupted``), then checks the state's
    claims against the rows (``ingestion.trips.claims``);
