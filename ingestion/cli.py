@@ -13,6 +13,7 @@ Errors are one line on stderr and a non-zero exit; ``--debug`` adds the tracebac
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import traceback
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     for entry in registry.pipelines().values():
         sub = names.add_parser(entry.name, help=entry.description, parents=[debug])
         entry.add_arguments(sub)
+        _destination_option(sub)
 
     dbt = commands.add_parser(
         "dbt",
@@ -69,13 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[debug],
     )
     dbt.add_argument("dbt_args", nargs="*", help="arguments for dbt, passed as they are")
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo", help="generate samples, run every pipeline, dbt and the report", parents=[debug]
     )
+    _destination_option(demo)
     commands.add_parser(
         "budget", help="show the memory budget and the settings derived from it", parents=[debug]
     )
     return parser
+
+
+def _destination_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--destination",
+        choices=("duckdb", "lake"),
+        help="where to load (default: $TRIPLINE_DESTINATION, else duckdb); lake = Delta "
+        "tables under $TRIPLINE_LAKE_URL (docs/lakehouse.md)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
         settings = load_settings()
+        if getattr(args, "destination", None):
+            settings = dataclasses.replace(settings, destination=args.destination)
         configure_logging(settings.log_format, args.debug)
         return _dispatch(args, settings)
     except TriplineError as exc:
@@ -135,6 +149,8 @@ def _dispatch(args: argparse.Namespace, settings: object) -> int:
         from ingestion.core.lease import hold
         from ingestion.demo import run_demo
 
+        if settings.destination == "lake":  # each pipeline takes its own lease
+            return run_demo(settings)
         with hold(settings.duckdb_path, "demo"):
             return run_demo(settings)
     if args.command == "budget":

@@ -35,7 +35,15 @@ class PipelineEntry:
 
 
 def run_pipeline(entry: PipelineEntry, args: argparse.Namespace, settings: Settings) -> RunSummary:
-    """Run ``entry`` as ``tripline pipeline run`` does: under the warehouse lease."""
+    """Run ``entry`` as ``tripline pipeline run`` does: under the warehouse lease.
+
+    On the lake there is no warehouse file to share: each Delta table has its own log
+    (Delta's optimistic concurrency), so pipelines write side by side, and only two runs of
+    one pipeline, which share its dlt state, are kept apart by a lease of that pipeline.
+    """
+    if settings.destination == "lake":
+        with hold(settings.pipelines_dir, f"pipeline {entry.name}", name=entry.name):
+            return entry.run(args, settings)
     if entry.leases_itself:
         return entry.run(args, settings)
     with hold(settings.duckdb_path, f"pipeline {entry.name}"):

@@ -1,4 +1,7 @@
-"""dlt pipelines on the DuckDB destination, and the recovery rule every pipeline shares.
+"""dlt pipelines on the destination in force, and the recovery rule every pipeline shares.
+
+The destination is the DuckDB file, or Delta tables on the lake (``ingestion.core.destinations``
+chooses; ``ingestion.core.lake`` applies the same rule there, table by table).
 
 The destination is the only truth. A load is complete when dlt's ``_dlt_loads`` records it
 with status 0; dlt writes that record after every job of the load has committed, and the
@@ -23,11 +26,12 @@ from collections.abc import Callable
 from typing import Any
 
 import dlt
-from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool, DuckDbCredentials
+from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
 from dlt.destinations.sql_client import SqlClientBase
 
 from ingestion.core.destination import table_names, tables_with_column
-from ingestion.core.duckdb_config import duckdb_config, retry_while_locked
+from ingestion.core.destinations import is_lake, lake_format, make_destination
+from ingestion.core.duckdb_config import retry_while_locked
 from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 
@@ -72,22 +76,20 @@ if not getattr(DuckDbConnectionPool.borrow_conn, "tripline_patient", False):
 
 
 def open_pipeline(name: str, dataset: str, settings: Settings) -> dlt.Pipeline:
-    """A dlt pipeline named ``name`` loading into ``dataset`` of the Tripline DuckDB file.
+    """A dlt pipeline named ``name`` loading into ``dataset`` of the Tripline DuckDB file,
+    or of the lake (``TRIPLINE_DESTINATION=lake``: Delta tables under ``TRIPLINE_LAKE_URL``).
 
     The name is shared with dlt's CLI: ``dlt pipeline --pipelines-dir <warehouse>.pipelines
     <name> info`` inspects what ``tripline pipeline run <name>`` did.
     """
     apply_dlt_budget(settings)
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    credentials = DuckDbCredentials(
-        str(settings.duckdb_path.resolve()), global_config=duckdb_config(settings)
-    )
-    return dlt.pipeline(
+    pipeline = dlt.pipeline(
         pipeline_name=name,
-        destination=dlt.destinations.duckdb(credentials=credentials),
+        destination=make_destination(settings),
         dataset_name=dataset,
         pipelines_dir=str(settings.pipelines_dir.resolve()),
     )
+    return lake_format(pipeline)
 
 
 def recover_interrupted(pipeline: dlt.Pipeline, *, after_failure: bool = False) -> list[str]:
@@ -127,8 +129,13 @@ def sweep_unfinished_loads(pipeline: dlt.Pipeline) -> list[str]:
     """Delete every row of the dataset whose load is not complete; return those load ids.
 
     Idempotent and local-state free: it reads only the destination, so a kill at any point
-    leaves work the next sweep finishes. One transaction, so a kill leaves all or nothing.
+    leaves work the next sweep finishes. One transaction, so a kill leaves all or nothing
+    (on the lake: one Delta commit per table, ``ingestion.core.lake.sweep_unfinished``).
     """
+    if is_lake(pipeline):
+        from ingestion.core.lake import sweep_unfinished
+
+        return sweep_unfinished(pipeline)
     with pipeline.sql_client() as client:
         tables = table_names(client)
         if not tables:
@@ -173,6 +180,12 @@ def _unfinished_predicate(client: SqlClientBase[Any], has_loads_table: bool) -> 
 
 def retract_load(pipeline: dlt.Pipeline, load_id: str) -> None:
     """Undo a complete load found wrong: unrecord it, sweep its rows, restore the state."""
+    if is_lake(pipeline):
+        from ingestion.core.lake import retract
+
+        retract(pipeline, load_id)
+        restore_state_from_destination(pipeline)
+        return
     with pipeline.sql_client() as client:
         client.execute_sql(
             f"delete from {client.make_qualified_table_name(LOADS_TABLE)} where load_id = %s",

@@ -29,6 +29,10 @@ class Settings:
     # Scratch space: local disk in a container (ECS ephemeral storage), never the volume that
     # holds the DuckDB file. dlt restores its state from the warehouse when this is empty.
     work_dir: Path
+    # ``duckdb`` (the file above) or ``lake`` (Delta tables under ``lake_url``):
+    # ``ingestion.core.destinations`` owns what each means.
+    destination: str = "duckdb"
+    lake_url: str | None = None
 
     @property
     def temp_directory(self) -> Path:
@@ -48,6 +52,9 @@ class Settings:
     def _warehouse_key(self) -> str:
         """The warehouse's file name; with a work dir elsewhere, plus a digest of its path
         (two ``tripline.duckdb`` in different folders may share one scratch disk)."""
+        if self.destination == "lake" and self.lake_url:
+            digest = hashlib.sha256(self.lake_url.encode()).hexdigest()[:8]
+            return f"lake.{digest}"
         name = self.duckdb_path.name
         if self.work_dir.resolve() == self.duckdb_path.parent.resolve():
             return name
@@ -64,6 +71,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         budget=resolve_budget(env),
         log_format=(env.get("TRIPLINE_LOG_FORMAT") or "text").lower(),
         work_dir=Path(env.get("TRIPLINE_WORK_DIR") or duckdb_path.parent),
+        destination=(env.get("TRIPLINE_DESTINATION") or "duckdb").strip().lower(),
+        lake_url=(env.get("TRIPLINE_LAKE_URL") or "").strip() or None,
     )
 
 

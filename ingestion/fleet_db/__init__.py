@@ -33,7 +33,9 @@ from ingestion.fleet_db.settings import (
 )
 
 APPEND: TWriteDispositionConfig = "append"
-MERGE: TWriteDispositionConfig = {"disposition": "merge", "strategy": "delete-insert"}
+# The destination's own merge on the primary key: delete-insert on DuckDB, upsert on the
+# lake's Delta tables (which have no delete-insert); the same rows either way.
+MERGE: TWriteDispositionConfig = "merge"
 
 
 def adapt_type(sql_type: Any) -> Any:

@@ -17,6 +17,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.core.destination import table_exists
+from ingestion.core.destinations import sql_client
 from ingestion.core.errors import DestinationError, SourceError, TriplineError
 from ingestion.core.failures import cause_chain, describe_failure
 from ingestion.core.failures import first_line as core_first_line
@@ -256,7 +257,7 @@ def _empty_tables(pipeline: dlt.Pipeline) -> list[str]:
     """
     empty = []
     try:
-        with pipeline.sql_client() as client:
+        with sql_client(pipeline) as client:
             for fleet_table in TABLES:
                 if not table_exists(client, fleet_table.name):
                     empty.append(fleet_table.name)

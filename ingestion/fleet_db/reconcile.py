@@ -25,7 +25,9 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from ingestion.core.destination import tables_with_column
+from ingestion.core.destinations import is_lake, sql_client
 from ingestion.core.errors import SourceError
+from ingestion.core.lake import LakeDataset, timestamp_literal, update_keys
 from ingestion.fleet_db.helpers import pg_copy
 from ingestion.fleet_db.schema import schema_for
 from ingestion.fleet_db.settings import HARD_DELETE_COLUMN, MAX_HARD_DELETE_SHARE, FleetTable
@@ -48,7 +50,7 @@ def reconcile_table(
     now = now or datetime.now(UTC)
     key = fleet_table.primary_key
     source = sa.table(fleet_table.name, sa.column(key), schema=schema_for(engine))
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         target = client.make_qualified_table_name(fleet_table.name)
         if fleet_table.name not in tables_with_column(client, HARD_DELETE_COLUMN):
             return 0  # nothing loaded yet
@@ -84,7 +86,12 @@ def reconcile_table(
                 "as hard-deleted; refusing (is the DSN pointing at the right database?). "
                 "Run with --skip-reconcile to load without it"
             )
-        if missing:
+        if missing and is_lake(pipeline):  # the lake's tables are read-only views here
+            keys = [k for (k,) in duck.execute("select key from _fleet_missing_keys").fetchall()]
+            lake = LakeDataset(pipeline)
+            stamp = {HARD_DELETE_COLUMN: timestamp_literal(now)}
+            update_keys(lake, fleet_table.name, key, keys, stamp)
+        elif missing:
             duck.execute(
                 f"update {target} set {HARD_DELETE_COLUMN} = ? "
                 f"where {key} in (select key from _fleet_missing_keys)",

@@ -21,6 +21,7 @@ from types import FrameType
 import dlt
 from dlt.common.pipeline import LoadInfo
 
+from ingestion.core.destinations import is_lake, sql_client
 from ingestion.core.errors import ConfigurationError
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
@@ -92,7 +93,7 @@ def _check_layout(pipeline: dlt.Pipeline) -> None:
     The first version let dlt's normalizer write ``_dlt_id`` (NOT NULL) and a child table
     ``trip_events__fare__surcharges``; the Arrow pages of this one carry neither.
     """
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         found = client.execute_sql(
             "select count(*) from information_schema.tables "
             "where table_schema = %s and table_name = %s",
@@ -108,7 +109,9 @@ def _check_layout(pipeline: dlt.Pipeline) -> None:
 
 def _drop_first_layout(pipeline: dlt.Pipeline) -> None:
     """The first layout's child table, in case dlt's schema no longer listed it."""
-    with pipeline.sql_client() as client:
+    if is_lake(pipeline):
+        return  # the lake never held the first layout
+    with sql_client(pipeline) as client:
         table = client.make_qualified_table_name(FIRST_LAYOUT_CHILD_TABLE)
         client.execute_sql(f"drop table if exists {table}")
 
@@ -125,7 +128,7 @@ def _start_positions(
 
 
 def _count_events(pipeline: dlt.Pipeline) -> int:
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         try:
             rows = client.execute_sql(
                 f"select count(*) from {client.make_qualified_table_name(EVENTS_TABLE)}"

@@ -20,6 +20,7 @@ import time
 import dlt
 
 from ingestion.core.destination import rows_of_loads
+from ingestion.core.destinations import sql_client
 from ingestion.core.errors import SourceError
 from ingestion.core.failures import innermost_line
 from ingestion.core.http import HttpStats, RetryPolicy, http_failure, retrying_session
@@ -44,7 +45,7 @@ log = get_logger("open_data")
 
 
 def _count(pipeline: dlt.Pipeline, table: str, load_ids: list[str]) -> int:
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         return rows_of_loads(client, table, load_ids)
 
 

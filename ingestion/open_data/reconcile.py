@@ -28,7 +28,9 @@ import requests
 from dlt.sources.helpers.rest_client.client import RESTClient
 
 from ingestion.core.destination import has_column
+from ingestion.core.destinations import is_lake, sql_client
 from ingestion.core.errors import SourceError
+from ingestion.core.lake import LakeDataset, timestamp_literal, update_keys
 from ingestion.open_data.helpers import ROW_KEY, KeysetPaginator
 from ingestion.open_data.settings import (
     MAX_REMOVED_SHARE,
@@ -74,7 +76,7 @@ def reconcile_vehicles(
 ) -> Reconciliation:
     """Stamp raw vehicles whose key left the source, clear those that came back."""
     now = now or datetime.now(UTC)
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         if not has_column(client, VEHICLES_TABLE, REMOVED_COLUMN):
             return Reconciliation()  # nothing loaded yet
         target = client.make_qualified_table_name(VEHICLES_TABLE)
@@ -106,6 +108,9 @@ def reconcile_vehicles(
                     "refusing (is the base URL pointing at the right dataset?). The vehicles "
                     "were loaded; run with --skip-reconcile to load without it"
                 )
+            if is_lake(pipeline):  # the lake's tables are read-only views here
+                _stamp_on_lake(pipeline, duck, gone, back, now)
+                return Reconciliation(found, removed, restored)
             with client.begin_transaction():
                 duck.execute(
                     f"update {target} set {REMOVED_COLUMN} = ? where {KEY} in "
@@ -119,6 +124,14 @@ def reconcile_vehicles(
         finally:
             duck.execute("drop table if exists _open_data_source_keys")
     return Reconciliation(found, removed, restored)
+
+
+def _stamp_on_lake(pipeline: dlt.Pipeline, duck: Any, gone: str, back: str, now: datetime) -> None:
+    """The two updates above as Delta commits: stamp the keys gone, clear the keys back."""
+    lake = LakeDataset(pipeline)
+    for where, value in ((gone, timestamp_literal(now)), (back, "NULL")):
+        keys = [key for (key,) in duck.execute(f"select distinct raw.{KEY} {where}").fetchall()]
+        update_keys(lake, VEHICLES_TABLE, KEY, keys, {REMOVED_COLUMN: value})
 
 
 def _scalar(duck: Any, sql: str) -> int:

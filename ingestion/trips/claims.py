@@ -24,6 +24,7 @@ from typing import Any
 import dlt
 
 from ingestion.core.destination import table_names
+from ingestion.core.destinations import is_lake, sql_client
 from ingestion.core.logs import get_logger
 from ingestion.trips.schema import (
     LOAD_ID_COLUMN,
@@ -115,7 +116,7 @@ def count_rows(pipeline: dlt.Pipeline, tables: Iterable[str], load_id: str | Non
     load only (its row groups are the newest: DuckDB's zone maps skip the rest)."""
     counts: Counts = {}
     only = f" where {LOAD_ID_COLUMN} = %s" if load_id else ""
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         existing = table_names(client)
         for table in sorted(set(tables) & existing):
             rows = client.execute_sql(
@@ -195,6 +196,10 @@ def check_claims(pipeline: dlt.Pipeline, claims: dict[str, FileClaim]) -> ClaimC
 def delete_superseded(pipeline: dlt.Pipeline, claim: FileClaim) -> int:
     """Delete rows of ``claim``'s identity under any load id but its own; return how many."""
     names = names_of(claim.identity)
+    if is_lake(pipeline):
+        from ingestion.trips.lake_load import delete_superseded_on_lake
+
+        return delete_superseded_on_lake(pipeline, claim.load_id, names, tables_of(claim))
     placeholders = ", ".join(["%s"] * len(names))
     deleted = 0
     with pipeline.sql_client() as client:

@@ -1,6 +1,6 @@
 """The ``trips`` pipeline: every TLC file of a source into ``raw_tlc``, in checked loads.
 
-A run, under the warehouse lease:
+A run, under the warehouse lease (on the lake: this pipeline's lease; ``docs/lakehouse.md``):
 
 1. makes the destination the only truth (``recover_interrupted``), then checks the state's
    claims against the rows (``ingestion.trips.claims``);
@@ -124,7 +124,7 @@ def _open(settings: Settings) -> dlt.Pipeline:
         raise
     except Exception as exc:
         raise DestinationError(
-            f"cannot open the DuckDB destination {settings.duckdb_path}: {describe_failure(exc)}"
+            f"cannot open the destination {_where(settings)}: {describe_failure(exc)}"
         ) from exc
 
 
@@ -323,3 +323,9 @@ def _add(summary: RunSummary, outcome: FileOutcome) -> None:
     summary.rows_rejected += outcome.rows_rejected
     summary.bytes_read += outcome.file.size
     summary.load_ids.append(outcome.load_id)
+
+
+def _where(settings: Settings) -> str:
+    return (
+        (settings.lake_url or "") if settings.destination == "lake" else str(settings.duckdb_path)
+    )

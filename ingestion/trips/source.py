@@ -7,7 +7,8 @@ as ``INSERT … SELECT``, so no row passes through Python. dlt adds the load id 
 the file's claim (``ingestion.trips.claims``) in the source state, committed with the rows.
 
 The caller prepares everything the source needs (the SELECTs, the counts) and passes it in:
-the source only hands it to dlt.
+the source only hands it to dlt. On the lake the same SELECTs run in DuckDB and reach dlt
+as Arrow batches (``ingestion.trips.lake_load``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dlt.common.schema.typing import TColumnSchema, TWriteDisposition
 from dlt.extract.resource import DltResource
 
 from ingestion.trips.claims import SOURCE_NAME, FileClaim, forget_all, rejects_table, remember
+from ingestion.trips.lake_load import sql_items
 from ingestion.trips.schema import LOAD_ID_COLUMN, SOURCE_FILE_COLUMN, TableSchema
 
 _DLT_TYPES = {"BIGINT": "bigint", "DOUBLE": "double", "VARCHAR": "text", "TIMESTAMP": "timestamp"}
@@ -121,7 +123,7 @@ def _rows(group: list[FileLoad]) -> Callable[[], Iterator[Any]]:
             for claim in load.claims:
                 remember(replace(claim, load_id=load_id))
             if load.rows_sql is not None:
-                yield dlt.current.pipeline().dataset()(load.rows_sql)
+                yield from sql_items(load.rows_sql)
 
     return rows
 
@@ -130,7 +132,7 @@ def _rejects(group: list[FileLoad]) -> Callable[[], Iterator[Any]]:
     def rejects() -> Iterator[Any]:
         for load in group:
             if load.rejects_sql is not None:
-                yield dlt.current.pipeline().dataset()(load.rejects_sql)
+                yield from sql_items(load.rejects_sql)
 
     return rejects
 

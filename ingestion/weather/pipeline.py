@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import dlt
 
 from ingestion.core.destination import rows_of_loads, table_exists
+from ingestion.core.destinations import sql_client
 from ingestion.core.errors import ConfigurationError, SourceError
 from ingestion.core.failures import cause_chain, innermost_line
 from ingestion.core.http import HttpStats, RetryPolicy, http_failure, retrying_session
@@ -58,7 +59,7 @@ def _parse_day(text: str, what: str) -> date:
 
 
 def _table_exists(pipeline: dlt.Pipeline, dataset: str, table: str) -> bool:
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline, others=[dataset]) as client:
         return table_exists(client, table, dataset)
 
 
@@ -66,7 +67,7 @@ def trip_months(pipeline: dlt.Pipeline) -> list[str]:
     """``YYYY-MM`` of every monthly file loaded into ``raw_tlc.yellow_trips``."""
     if not _table_exists(pipeline, "raw_tlc", "yellow_trips"):
         return []
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline, others=["raw_tlc"]) as client:
         rows = client.execute_sql("select distinct _source_file from raw_tlc.yellow_trips")
     months = set()
     for (name,) in rows or []:
@@ -81,7 +82,7 @@ def loaded_days(pipeline: dlt.Pipeline, timezone: str) -> set[date]:
     temperature (a day the archive has not finished yet is asked again)."""
     if not _table_exists(pipeline, DATASET, HISTORY_TABLE):
         return set()
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         rows = client.execute_sql(
             "select cast(time as date), count(distinct time_utc) filter "
             "(where temperature_2m is not null) "
@@ -148,7 +149,7 @@ def describe_failure(exc: BaseException, policy: RetryPolicy) -> str:
 
 
 def _count(pipeline: dlt.Pipeline, table: str, load_ids: Sequence[str]) -> int:
-    with pipeline.sql_client() as client:
+    with sql_client(pipeline) as client:
         return rows_of_loads(client, table, load_ids)
 
 
