@@ -46,25 +46,3 @@ def test_new_month_appends_and_reloaded_file_replaces(tmp_path: Path) -> None:
         ("yellow_tripdata_2025-03.parquet", 2_000, 0),
     ]
     assert [(name, count) for name, count, _ in rows] == raw
-
-
-def test_reloaded_file_replaces_only_its_own_service(tmp_path: Path) -> None:
-    """Two services share a month: re-loading the yellow file must leave green's rows alone
-    (delete+insert keyed by the month alone deleted them and re-inserted nothing)."""
-    project = build_trips_project(
-        tmp_path, rows=1_000, full=False, months="2025-01", kinds=("yellow", "green")
-    )
-    generate(project.tlc_dir, parse_month_range("2025-01"), 700, "parquet", seed=6)
-    summary, _ = run_trips(project.settings, str(project.tlc_dir))
-    assert summary.rows_loaded == 700
-
-    project.dbt("run", "--select", "fct_trips")
-
-    with duckdb.connect(str(project.settings.duckdb_path), read_only=True) as con:
-        rows = con.execute(
-            "select service, source_file, count(*) from marts.fct_trips group by all order by 1"
-        ).fetchall()
-    assert rows == [
-        ("green", "green_tripdata_2025-01.parquet", 1_000),
-        ("yellow", "yellow_tripdata_2025-01.parquet", 700),
-    ]
