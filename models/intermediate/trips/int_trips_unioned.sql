@@ -5,7 +5,8 @@
     type, their fare is the base passenger fare and their total what the rider paid (fare,
     tolls, black car fund, sales tax, surcharges, fees and tip). file_kind names the TLC
     dataset the row came from (fhvhv for all four companies): fct_trips replaces a re-loaded
-    file by (file_kind, source_file_month). -#}
+    file by (file_kind, source_file_month). Refunds pair by vendor, so a high-volume or fhv
+    refund row (no vendor) is never netted: it stays an unmatched refund. -#}
 with
 
 yellow as (
