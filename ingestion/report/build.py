@@ -836,6 +836,237 @@ def data_quality(m: _Marts) -> Section:
     )
 
 
+def services(m: _Marts) -> Section:
+    months = m.rows(
+        "select pickup_month, service, trips, share_of_month_trips, service_group "
+        "from {m}.trips_by_service_month order by pickup_month, service",
+        "trips_by_service_month",
+    )
+    boroughs = m.rows(
+        "select pickup_year, pickup_borough_name as borough, "
+        "sum(trips) filter (where service_group = 'app') as app, "
+        "sum(trips) filter (where service = 'yellow') as yellow, "
+        "sum(share_of_borough_trips) filter (where service_group = 'app') as app_share "
+        "from {m}.service_share_by_borough_year group by 1, 2 order by 2, 1",
+        "service_share_by_borough_year",
+    )
+    title = "14. Services"
+    question = "When did app-based trips overtake the yellow cabs, and where?"
+    if not months:
+        return Section("services", title, question, missing="No trips in this build.")
+    by_month: dict[Any, dict[str, int]] = {}
+    for r in months:
+        group = by_month.setdefault(r["pickup_month"], {"app": 0, "yellow": 0})
+        if r["service_group"] == "app":
+            group["app"] += r["trips"]
+        if r["service"] == "yellow":
+            group["yellow"] += r["trips"]
+    overtaken = [month for month, g in sorted(by_month.items()) if g["app"] > g["yellow"]]
+    first_years: dict[str, int] = {}
+    for r in boroughs:
+        if (r["app"] or 0) > (r["yellow"] or 0):
+            first_years.setdefault(r["borough"], r["pickup_year"])
+    last = max(by_month)
+    latest = [r for r in months if r["pickup_month"] == last]
+    served = sorted({r["service"] for r in months})
+    headlines = [
+        f"{len(served)} services loaded ({', '.join(served)}), "
+        f"{_iso(months[0]['pickup_month'])[:7]} to {_iso(last)[:7]}.",
+        (
+            f"App-based trips first outnumber yellow-cab trips in {_iso(overtaken[0])[:7]}."
+            if overtaken
+            else "App-based trips never outnumber yellow-cab trips in the months loaded."
+        ),
+        f"In {_iso(last)[:7]}: "
+        + ", ".join(f"{r['service']} {_pct(r['share_of_month_trips'])}" for r in latest)
+        + " of trips.",
+    ]
+    if first_years:
+        headlines.append(
+            "First year with more app trips than yellow-cab pickups, by borough: "
+            + ", ".join(f"{b} {y}" for b, y in sorted(first_years.items(), key=lambda i: i[1]))
+            + "."
+        )
+    for r in months:
+        r["month"] = _iso(r["pickup_month"])
+    last_year = max(r["pickup_year"] for r in boroughs)
+    return Section(
+        "services",
+        title,
+        question,
+        headlines,
+        [
+            Chart(
+                "services_by_month",
+                charts.lines(
+                    [{k: r[k] for k in ("month", "service", "trips")} for r in months],
+                    "month",
+                    "trips",
+                    x_title="Pickup month",
+                    y_title="Trips",
+                    series="service",
+                    series_title="Service",
+                    x_type="T",
+                ),
+                "Trips per month by service (trips valid for demand).",
+            ),
+        ],
+        [["Borough", f"App share {last_year}", f"App trips {last_year}", "Yellow trips"]]
+        + [
+            [r["borough"], _pct(r["app_share"] or 0), _int(r["app"] or 0), _int(r["yellow"] or 0)]
+            for r in boroughs
+            if r["pickup_year"] == last_year
+        ],
+    )
+
+
+def congestion_zone(m: _Marts) -> Section:
+    rows = m.rows(
+        "select service, zone_relation, sum(trips) as trips, "
+        "sum(trips_year_earlier) as earlier, "
+        "sum(fare_revenue) / nullif(sum(trips), 0) as fare_per_trip, "
+        "avg(average_speed_mph) as speed, avg(average_speed_mph_year_earlier) as speed_earlier "
+        "from {m}.congestion_fee_zone_effect "
+        "where is_after_fee_start and trips > 0 and trips_year_earlier > 0 "
+        "group by 1, 2 order by 1, 2",
+        "congestion_fee_zone_effect",
+    )
+    weekly = m.rows(
+        "select week_start_date, service, trips from {m}.congestion_fee_zone_effect "
+        "where zone_relation = 'within' order by 1, 2",
+        "congestion_fee_zone_effect",
+    )
+    title = "15. The congestion relief zone"
+    question = (
+        "Trips into and within the zone (Manhattan south of 60th St) after the fee of "
+        "5 January 2025, against the same weeks a year earlier."
+    )
+    if not weekly:
+        return Section("congestion_zone", title, question, missing="No trip touches the zone.")
+    if rows:
+        headlines = [
+            f"{r['service']} {r['zone_relation']} the zone: {_int(r['trips'])} trips in the "
+            f"weeks after the fee against {_int(r['earlier'])} a year earlier "
+            f"({_pct(r['trips'] / r['earlier'] - 1)}), {r['speed']:.1f} mph against "
+            f"{r['speed_earlier']:.1f} mph."
+            for r in rows
+            if r["zone_relation"] in ("within", "into") and r["speed"] and r["speed_earlier"]
+        ]
+    else:
+        headlines = [
+            "The weeks a year before the fee are not loaded in this build, so the zone's "
+            "trips are shown without their comparison."
+        ]
+    for r in weekly:
+        r["week"] = _iso(r["week_start_date"])
+        del r["week_start_date"]
+    return Section(
+        "congestion_zone",
+        title,
+        question,
+        headlines,
+        [
+            Chart(
+                "zone_within_weekly",
+                charts.lines(
+                    weekly,
+                    "week",
+                    "trips",
+                    x_title="Week starting",
+                    y_title="Trips within the zone",
+                    series="service",
+                    series_title="Service",
+                    x_type="T",
+                    rule_at="2025-01-05",
+                ),
+                "Trips starting and ending in the Congestion Relief Zone per week "
+                "(dashed: the fee's first day).",
+            ),
+        ],
+        [
+            [
+                "Service",
+                "Relation",
+                "Trips after",
+                "Year earlier",
+                "Fare revenue a trip",
+                "mph",
+                "mph year earlier",
+            ]
+        ]
+        + [
+            [
+                r["service"],
+                r["zone_relation"],
+                _int(r["trips"]),
+                _int(r["earlier"]),
+                _usd(r["fare_per_trip"]),
+                f"{r['speed'] or 0:.1f}",
+                f"{r['speed_earlier'] or 0:.1f}",
+            ]
+            for r in rows
+        ],
+        define("fare_revenue"),
+    )
+
+
+def airports_by_service(m: _Marts) -> Section:
+    rows = m.rows(
+        "select pickup_year, service, sum(trips) as trips, "
+        "sum(share_of_service_trips) as share, sum(fare_revenue) as fare_revenue "
+        "from {m}.airport_trips_by_service_year group by 1, 2 order by 1, 2",
+        "airport_trips_by_service_year",
+    )
+    title = "16. Airports by service"
+    question = "Who takes New Yorkers to the airports, year by year?"
+    if not rows:
+        return Section("airports_by_service", title, question, missing="No airport trips.")
+    last_year = max(r["pickup_year"] for r in rows)
+    latest = sorted((r for r in rows if r["pickup_year"] == last_year), key=lambda r: -r["trips"])
+    total = sum(r["trips"] for r in latest)
+    for r in rows:
+        r["year"] = str(r["pickup_year"])
+    return Section(
+        "airports_by_service",
+        title,
+        question,
+        [
+            f"In {last_year}, airport trips by service: "
+            + ", ".join(f"{r['service']} {_pct(r['trips'] / total)}" for r in latest)
+            + ".",
+            "Share of each service's own trips that touch an airport: "
+            + ", ".join(f"{r['service']} {_pct(r['share'])}" for r in latest)
+            + ".",
+        ],
+        [
+            Chart(
+                "airports_by_service",
+                charts.grouped_bars(
+                    [{k: r[k] for k in ("year", "service", "share")} for r in rows],
+                    "service",
+                    "year",
+                    "share",
+                    value_title="Share of the service's trips",
+                    series_title="Year",
+                ),
+                "Share of each service's trips touching EWR, JFK or LGA, per year.",
+            ),
+        ],
+        [["Year", "Service", "Airport trips", "Share of its trips", "Fare revenue"]]
+        + [
+            [
+                str(r["pickup_year"]),
+                r["service"],
+                _int(r["trips"]),
+                _pct(r["share"]),
+                _usd(r["fare_revenue"], 0),
+            ]
+            for r in rows
+        ],
+        define("fare_revenue"),
+    )
+
+
 SECTIONS: tuple[Callable[[_Marts], Section], ...] = (
     demand,
     zone_map,
@@ -850,14 +1081,21 @@ SECTIONS: tuple[Callable[[_Marts], Section], ...] = (
     fleet,
     market_share,
     data_quality,
+    services,
+    congestion_zone,
+    airports_by_service,
 )
 _TITLES = {
     "weather": ("10. Weather", "Does rain bring more riders?"),
     "fleet": ("11. The fleet", "When is our fleet on the road, and how long do drivers work?"),
     "market_share": ("12. Market share", "Who holds the for-hire market?"),
+    "services": ("14. Services", "When did app-based trips overtake the yellow cabs?"),
+    "congestion_zone": ("15. The congestion relief zone", "Trips into and within the zone."),
+    "airports_by_service": ("16. Airports by service", "Who takes New Yorkers to the airports?"),
 }
 INTRO = (
-    "Yellow taxi trips from the dbt marts, with weather, the fleet's database and NYC Open "
+    "Yellow taxi trips (sections 1-13; green, FHV and the app companies in 14-16) from the "
+    "dbt marts, with weather, the fleet's database and NYC Open "
     "Data. Times are New York local time; money is US dollars, and every money figure names "
     "its measure (defined under it). Each chart counts only the trips valid for what it "
     "shows (section 13)."

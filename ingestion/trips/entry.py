@@ -112,9 +112,11 @@ def _run_generator(args: argparse.Namespace, settings: Settings) -> str:
 
 
 # The demo: eighteen months (a year of seasons, 2025 above 2024, the congestion fee from
-# 5 January 2025), each scaled by the TLC's series around an average month of this many rows.
+# 5 January 2025), each scaled by the TLC's series around an average month of this many rows;
+# green and fhvhv files for the same months, smaller, feed the multi-service marts.
 DEMO_MONTHS = "2024-01:2025-06"
 DEMO_ROWS_PER_MONTH = 50_000
+DEMO_OTHER_ROWS_PER_MONTH = 10_000
 
 
 def _demo(settings: Settings) -> RunSummary:
@@ -131,6 +133,19 @@ def _demo(settings: Settings) -> RunSummary:
         volume="seasonal",
     )
     log.info("demo: %s -> %s", report.line(), out)
+    # Green and the high-volume companies, smaller, so the multi-service marts have data.
+    others = generate(
+        out,
+        parse_month_range(DEMO_MONTHS),
+        DEMO_OTHER_ROWS_PER_MONTH,
+        "parquet",
+        42,
+        ("green", "fhvhv"),
+        "modern",
+        settings,
+        volume="seasonal",
+    )
+    log.info("demo: %s -> %s", others.line(), out)
     summary, _ = run_trips(settings, str(out))
     summary.emit(log, settings.log_format)
     return summary

@@ -7,7 +7,7 @@ with
 
 trips as (
 
-    select * from {{ ref('stg_tlc__yellow_trips') }}
+    select * from {{ ref('int_trips_unioned') }}
 
 ),
 

@@ -7,6 +7,8 @@ with
 trips as (
 
     select * from {{ ref('int_trips_enriched') }}
+    -- Yellow taxis: the weather marts measure the TPEP meter's tips and fares.
+    where service = 'yellow'
 
 ),
 

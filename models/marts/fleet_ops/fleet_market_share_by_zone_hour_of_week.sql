@@ -3,6 +3,7 @@
     local time, hour 0 = Monday 00:00, as in `fct_trips`). The two sides cover different
     periods (TLC files vs the live stream), so each is turned into trips per week first:
     trips / the number of distinct weeks that side covers. Share = fleet / (fleet + city).
+    The city side is the yellow trips valid for demand (macro valid_for).
 -#}
 with
 
@@ -16,7 +17,10 @@ fleet_trips as (
 city_trips as (
 
     select * from {{ ref('fct_trips') }}
-    where is_valid
+    -- The city's demand, as every demand mart counts it: yellow cabs, the fleet's market,
+    -- and every real pickup (a zero-distance or clock-error trip is one; is_valid would drop
+    -- it, biasing the share towards the fleet in the zones and hours where meters err).
+    where service = 'yellow' and {{ valid_for('demand') }}
 
 ),
 

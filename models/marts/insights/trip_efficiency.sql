@@ -6,7 +6,8 @@ with
 trips as (
 
     select * from {{ ref('fct_trips') }}
-    where {{ valid_for('distance_time') }} and {{ valid_for('revenue') }}
+    -- A yellow-taxi mart: its rules and measures are the TPEP meter's (docs: __overview__).
+    where service = 'yellow' and {{ valid_for('distance_time') }} and {{ valid_for('revenue') }}
 
 ),
 

@@ -1,14 +1,15 @@
-{#- One row per yellow taxi trip, valid or not, with every validity flag (one per rule of the
-    seed trip_validity_rules, one per scope) and the trip's money measures.
+{#- One row per trip of every service, valid or not, with every validity flag (one per rule
+    of the seed trip_validity_rules, one per scope) and the trip's money measures.
     Incremental by dlt load: a run takes every load the table does not hold yet, whatever its
     id (a late or replayed file has an older id than the newest), and delete+insert on the
-    file's month replaces a re-loaded month's rows - in any format - instead of adding them,
-    so a new month never rebuilds history. -#}
+    file's dataset and month (file_kind, source_file_month) replaces a re-loaded file's rows -
+    in any format - instead of adding them, so a new month never rebuilds history and a
+    re-loaded yellow month leaves the green, fhv and fhvhv rows of that month alone. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='source_file_month',
+        unique_key=['file_kind', 'source_file_month'],
         on_schema_change='fail',
     )
 }}
@@ -44,11 +45,15 @@ final as (
 
     select
         trip_id,
+        service,
+        file_kind,
         vendor_id,
         rate_code_id,
         payment_type_id,
         pickup_location_id,
         dropoff_location_id,
+        hvfhs_license_num,
+        dispatching_base_num,
         source_file,
         load_id,
         pickup_borough_name,

@@ -1,8 +1,40 @@
+{#- The raw columns are listed once, with their types: a column an older load lacks (the
+    coordinates and zone statuses of the coordinate eras) is a typed null, not an error. -#}
+{%- set raw_columns = [
+    ['vendor_id', 'bigint'],
+    ['tpep_pickup_datetime', dbt.type_timestamp()],
+    ['tpep_dropoff_datetime', dbt.type_timestamp()],
+    ['passenger_count', 'bigint'],
+    ['trip_distance', 'double'],
+    ['ratecode_id', 'bigint'],
+    ['store_and_fwd_flag', dbt.type_string()],
+    ['pu_location_id', 'bigint'],
+    ['do_location_id', 'bigint'],
+    ['payment_type', 'bigint'],
+    ['fare_amount', 'double'],
+    ['extra', 'double'],
+    ['mta_tax', 'double'],
+    ['tip_amount', 'double'],
+    ['tolls_amount', 'double'],
+    ['improvement_surcharge', 'double'],
+    ['total_amount', 'double'],
+    ['congestion_surcharge', 'double'],
+    ['airport_fee', 'double'],
+    ['cbd_congestion_fee', 'double'],
+    ['pickup_longitude', 'double'],
+    ['pickup_latitude', 'double'],
+    ['dropoff_longitude', 'double'],
+    ['dropoff_latitude', 'double'],
+    ['pu_zone_status', dbt.type_string()],
+    ['do_zone_status', dbt.type_string()],
+    ['_source_file', dbt.type_string()],
+    ['_dlt_load_id', dbt.type_string()],
+] -%}
 with
 
 source as (
 
-    select * from {{ source('tlc', 'yellow_trips') }}
+    {{ optional_source('tlc', 'yellow_trips', raw_columns) }}
 
 ),
 
@@ -20,6 +52,8 @@ renamed as (
         ---------- strings
         _source_file as source_file,
         _dlt_load_id as load_id,
+        pu_zone_status as pickup_zone_status,
+        do_zone_status as dropoff_zone_status,
 
         ---------- numerics
         cast(passenger_count as integer) as passenger_count,
@@ -34,6 +68,10 @@ renamed as (
         cast(airport_fee as double) as airport_fee_amount,
         cast(cbd_congestion_fee as double) as cbd_congestion_fee_amount,
         cast(total_amount as double) as total_amount,
+        cast(pickup_longitude as double) as pickup_longitude,
+        cast(pickup_latitude as double) as pickup_latitude,
+        cast(dropoff_longitude as double) as dropoff_longitude,
+        cast(dropoff_latitude as double) as dropoff_latitude,
 
         ---------- booleans
         coalesce(upper(store_and_fwd_flag) = 'Y', false) as is_store_and_forward,

@@ -68,6 +68,7 @@ def build_trips_project(
     full: bool = True,
     volume: str = "flat",
     months: str = MONTHS,
+    kinds: tuple[str, ...] = ("yellow",),
 ) -> BuiltProject:
     """Generate files, load them with the trips pipeline and dbt build the TLC layers.
 
@@ -81,7 +82,9 @@ def build_trips_project(
         }
     )
     tlc_dir = root / "tlc"
-    report = generate(tlc_dir, parse_month_range(months), rows, "parquet", seed=seed, volume=volume)
+    report = generate(
+        tlc_dir, parse_month_range(months), rows, "parquet", seed=seed, volume=volume, kinds=kinds
+    )
     summary, _ = run_trips(settings, str(tlc_dir))
     assert summary.rows_loaded == report.rows + 265  # trips plus the zone lookup
     project = BuiltProject(
@@ -91,7 +94,7 @@ def build_trips_project(
         project.dbt("build", "--select", *TRIPS_SELECTION, "--indirect-selection", "cautious")
     else:
         # The validity rules are read from the seed, so it is loaded first.
-        project.dbt("seed", "--select", "trip_validity_rules")
+        project.dbt("seed", "--select", "trip_validity_rules", "tlc_services")
         project.dbt("run", "--select", "+fct_trips")
     return project
 

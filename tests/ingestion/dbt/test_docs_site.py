@@ -37,7 +37,7 @@ def test_mart_page_and_lineage_graph_render(built_project: BuiltProject, tmp_pat
         shot = tmp_path / "lineage.png"
         chromium(tmp_path, base_url + FCT_TRIPS_PAGE + "?g_v=1", f"--screenshot={shot}")
     # The model page is filled from manifest.json and catalog.json by the site's JS.
-    assert "One row per yellow taxi trip, valid or not" in page
+    assert "One row per trip of every service" in page
     assert "is_pickup_outside_file_month" in page
     # The lineage graph draws nodes on a canvas sized to the window (0x0 when it failed).
     sizes = re.findall(r'data-id="layer2-node" width="(\d+)" height="(\d+)"', lineage)
@@ -50,6 +50,6 @@ def test_overview_page_tells_the_story_and_links_the_report(
 ) -> None:
     with serve_directory(built_project.target_dir) as base_url:
         page = chromium(tmp_path, base_url + "#!/overview", "--dump-dom").stdout
-    assert "New York's yellow cabs, from raw files to answers" in page
+    assert "New York's taxis and for-hire vehicles, from raw files to answers" in page
     assert 'href="report/index.html"' in page
     assert "Money, as the TLC's columns define it" in page

@@ -53,7 +53,7 @@ def test_report_is_self_contained(report: Path) -> None:
         .replace("<\\/", "</")
     )
     assert not [key for key, spec in specs.items() if "url" in json.dumps(spec.get("data", {}))]
-    assert page.count("<section ") == 13
+    assert page.count("<section ") == 16
 
 
 def test_every_chart_renders_in_chromium(report: Path, dom: str) -> None:

@@ -44,9 +44,11 @@ def test_live_ops_and_market_share_marts_reconcile(kafka, topic, tmp_path):
             "from marts.fleet_market_share_by_zone_hour_of_week"
         ).fetchall()[0]
         assert fleet == report.completed_trips
-        assert (
-            city == db.sql("select count(*) from marts.fct_trips where is_valid").fetchall()[0][0]
-        )
+        # The city side is the yellow trips valid for demand (not only the fully valid ones).
+        (city_demand,) = db.sql(
+            "select count(*) from marts.fct_trips where service = 'yellow' and is_valid_for_demand"
+        ).fetchall()[0]
+        assert city == city_demand
         shares = db.sql(
             "select min(fleet_market_share), max(fleet_market_share) "
             "from marts.fleet_market_share_by_zone_hour_of_week"

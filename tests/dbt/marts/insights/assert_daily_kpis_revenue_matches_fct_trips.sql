@@ -17,7 +17,7 @@ trips as (
         sum(fare_amount) filter (where {{ valid_for('revenue') }}) as fare_revenue,
         sum(total_amount) filter (where {{ valid_for('revenue') }}) as total_paid
     from {{ ref('fct_trips') }}
-    where {{ valid_for('demand') }}
+    where service = 'yellow' and {{ valid_for('demand') }}
     group by pickup_date
 
 )

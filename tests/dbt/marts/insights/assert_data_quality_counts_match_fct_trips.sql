@@ -18,6 +18,7 @@ trips as (
         {%- endfor %}
         count(*) as total_rows
     from {{ ref('fct_trips') }}
+    where service = 'yellow'
     group by source_file_month
 
 ),

@@ -37,7 +37,7 @@ expected as (
         'tips' as scope,
         count(*) as trips
     from {{ ref('fct_trips') }}
-    where {{ valid_for('tips') }}
+    where service = 'yellow' and {{ valid_for('tips') }}
 
 )
 

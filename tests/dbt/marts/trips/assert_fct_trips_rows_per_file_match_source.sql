@@ -7,7 +7,7 @@ staged as (
     select
         source_file,
         count(*) as staged_rows
-    from {{ ref('stg_tlc__yellow_trips') }}
+    from {{ ref('int_trips_unioned') }}
     group by source_file
 
 ),
