@@ -4,10 +4,18 @@ Tripline assigns every partition of the topic explicitly (no group rebalancing) 
 the offsets kept in dlt state, which the destination commits together with the data. The
 consumer group's committed offsets are written only after a load succeeded; they serve lag
 monitoring and other tools, never as the starting point, so a crash replays and never skips.
+One consumer at a time is guaranteed by the consumer lease (``ingestion.fleet_events.pipeline``),
+not by the group.
+
+``auto.offset.reset`` is ``error``: when a fetch position falls out of the log (retention
+deleted messages not yet read, or the topic was recreated), librdkafka reports it instead of
+jumping, and :meth:`EventConsumer.page` hands it back as an :class:`OutOfRange` so the run
+records the gap or refuses, never moves on silently.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -18,6 +26,13 @@ from ingestion.fleet_events.settings import CONSUME_PAGE
 
 log = get_logger("fleet_events")
 _METADATA_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class OutOfRange:
+    """librdkafka found a partition's fetch position outside the log."""
+
+    partition: int
 
 
 class EventConsumer:
@@ -33,7 +48,8 @@ class EventConsumer:
                 "group.id": group,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
-                "auto.offset.reset": "earliest",
+                # Never jump: an offset outside the log comes back as an error we handle.
+                "auto.offset.reset": "error",
                 # Bound librdkafka's prefetch queue: 32 MB per partition at most.
                 "queued.max.messages.kbytes": 32_768,
                 "log_level": 3,
@@ -68,19 +84,34 @@ class EventConsumer:
             [TopicPartition(self.topic, p, offset) for p, offset in positions.items()]
         )
 
-    def page(self, timeout: float) -> list[Message]:
-        """Up to ``CONSUME_PAGE`` messages; transient broker errors are logged and skipped."""
+    def add_partitions(self, positions: dict[int, int]) -> None:
+        """Start reading more partitions (added to the topic while following)."""
+        self._consumer.incremental_assign(
+            [TopicPartition(self.topic, p, offset) for p, offset in positions.items()]
+        )
+
+    def seek(self, partition: int, offset: int) -> None:
+        self._consumer.seek(TopicPartition(self.topic, partition, offset))
+
+    def page(self, timeout: float) -> tuple[list[Message], list[OutOfRange]]:
+        """Up to ``CONSUME_PAGE`` messages and the partitions whose position left the log.
+
+        Transient broker errors are logged and skipped.
+        """
         messages = self._consumer.consume(CONSUME_PAGE, timeout)
         good: list[Message] = []
+        lost: list[OutOfRange] = []
         for message in messages:
             error = message.error()
             if error is None:
                 good.append(message)
+            elif error.code() == KafkaError._AUTO_OFFSET_RESET:
+                lost.append(OutOfRange(int(message.partition() or 0)))
             elif error.fatal():
                 raise SourceError(f"Kafka consumer failed: {error.str()}")
             elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("kafka: %s (retrying)", error.str())
-        return good
+        return good, lost
 
     def app_positions(self, partitions: list[int]) -> dict[int, int]:
         """The next offset consume() would return per partition (skips control records)."""

@@ -23,6 +23,8 @@ CONSUMER_GROUP = "tripline-fleet-events"
 EVENTS_TABLE = "trip_events"
 SURCHARGES_TABLE = "trip_event_surcharges"
 DEAD_LETTER_TABLE = "trip_events_dead_letter"
+TOMBSTONES_TABLE = "trip_event_tombstones"
+GAPS_TABLE = "offset_gaps"
 # The child table dlt's normalizer wrote in the first version (see _check_layout).
 FIRST_LAYOUT_CHILD_TABLE = "trip_events__fare__surcharges"
 
