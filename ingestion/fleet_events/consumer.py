@@ -90,8 +90,11 @@ class EventConsumer:
             [TopicPartition(self.topic, p, offset) for p, offset in positions.items()]
         )
 
-    def seek(self, partition: int, offset: int) -> None:
-        self._consumer.seek(TopicPartition(self.topic, partition, offset))
+    def restart_at(self, partition: int, offset: int) -> None:
+        """Fetch ``partition`` from ``offset`` again (after an out-of-range error librdkafka
+        stops the partition, and ``seek`` is refused in that state)."""
+        self._consumer.incremental_unassign([TopicPartition(self.topic, partition)])
+        self._consumer.incremental_assign([TopicPartition(self.topic, partition, offset)])
 
     def page(self, timeout: float) -> tuple[list[Message], list[OutOfRange]]:
         """Up to ``CONSUME_PAGE`` messages and the partitions whose position left the log.

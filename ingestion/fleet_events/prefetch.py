@@ -254,7 +254,7 @@ class Prefetcher:
             gap.warn(self._consumer.topic)
             raw.gaps.append(gap)
         self._positions[partition] = max(position, low)
-        self._consumer.seek(partition, self._positions[partition])
+        self._consumer.restart_at(partition, self._positions[partition])
 
     def _discover(self) -> None:
         """Following: read partitions added to the topic since the last look."""
