@@ -42,9 +42,14 @@ class EventConsumer:
         self.topic = topic
         self._config, self._group = config, group
         self._committer: Consumer | None = None
+        self._last_error = ""
         self._consumer = Consumer(
             {
                 **config,
+                # librdkafka's own log lines would reach stderr unformatted: its errors come
+                # through error_cb instead, and the last one goes into the one-line error.
+                "log_level": 0,
+                "error_cb": self._on_error,
                 "group.id": group,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
@@ -52,17 +57,23 @@ class EventConsumer:
                 "auto.offset.reset": "error",
                 # Bound librdkafka's prefetch queue: 32 MB per partition at most.
                 "queued.max.messages.kbytes": 32_768,
-                "log_level": 3,
             }
         )
+
+    def _on_error(self, error: KafkaError) -> None:
+        self._last_error = str(error.str())
+        log.debug("kafka: %s", self._last_error)
 
     def partitions(self) -> list[int]:
         """The topic's partition ids; a one-line error when the broker or topic is missing."""
         try:
             metadata = self._consumer.list_topics(self.topic, timeout=_METADATA_TIMEOUT)
         except KafkaException as error:
+            self._consumer.poll(0)  # serves error_cb: why the broker could not be reached
+            cause = self._last_error or error.args[0].str()
             raise SourceError(
-                f"Kafka broker unreachable ({error.args[0].str()}): check KAFKA_BOOTSTRAP_SERVERS"
+                f"Kafka broker unreachable ({cause}): check KAFKA_BOOTSTRAP_SERVERS and the "
+                "security settings (docs/kafka.md)"
             ) from error
         topic = metadata.topics.get(self.topic)
         if topic is None or topic.error is not None or not topic.partitions:
