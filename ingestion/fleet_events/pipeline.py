@@ -59,6 +59,11 @@ log = get_logger("fleet_events")
 # A DuckDB file takes one writer or many readers: wait up to 30 s for readers to let go.
 LOCK_RETRIES = 60
 LOCK_RETRY_SECONDS = 0.5
+# The run summary's own memory sampler: psutil's children() reads every process in /proc, so
+# at the default 50 ms it took about a fifth of the run's CPU samples in py-spy on a busy
+# machine (bench/results/fleet_events.md). 1 s is enough for a run summary; the benchmark
+# samples the tree from outside.
+MEMORY_SAMPLE_SECONDS = 1.0
 HEARTBEAT_ENV = "TRIPLINE_HEARTBEAT_FILE"
 CONSUMER_LEASE = "fleet_events"
 
@@ -291,7 +296,7 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
     warehouse = settings.duckdb_path
     what = f"pipeline {PIPELINE_NAME}"
     with (
-        PeakTreeMemory() as memory,
+        PeakTreeMemory(interval=MEMORY_SAMPLE_SECONDS) as memory,
         _StopFlag() as stop,
         hold(warehouse, f"{what} consumer of {options.topic}", name=CONSUMER_LEASE),
     ):
