@@ -13,13 +13,13 @@ from confluent_kafka.admin import AdminClient, NewPartitions
 from devservers.kafka_broker import create_topic
 from ingestion.fleet_events.consumer import EventConsumer
 from ingestion.fleet_events.decode import PageDecoder
+from ingestion.fleet_events.pipeline import RunOptions, run_fleet_events
 from ingestion.fleet_events.prefetch import Prefetcher
 from ingestion.fleet_events.settings import client_config
 from tests.helpers import run_tripline
 from tests.ingestion.fleet_events.helpers import (
     high_watermarks,
     query,
-    run_pipeline,
     scalar,
     start_follower,
 )
@@ -43,6 +43,11 @@ def _delete_before(bootstrap: str, topic: str, partition: int, offset: int) -> N
         future.result(30)
 
 
+def _run(settings, bootstrap: str, topic: str, **options):  # type: ignore[no-untyped-def]
+    """A run in this process (the CLI's start-up cost saved where its output is not tested)."""
+    return run_fleet_events(settings, RunOptions(bootstrap=bootstrap, topic=topic, **options))
+
+
 def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -56,7 +61,7 @@ def test_retention_past_the_stored_offset_is_a_recorded_gap(kafka, topic, tripli
     create_topic(kafka.bootstrap, topic, 2)
     _produce(kafka.bootstrap, topic, 0, 20)
     _produce(kafka.bootstrap, topic, 1, 10)
-    assert run_pipeline(kafka.bootstrap, topic)["read"] == 30  # stored: p0 at 20, p1 at 10
+    assert _run(tripline_env, kafka.bootstrap, topic).rows_read == 30  # p0 at 20, p1 at 10
     _produce(kafka.bootstrap, topic, 0, 30, start=20)  # offsets 20..49
     _delete_before(kafka.bootstrap, topic, 0, 35)  # 20..34 deleted before they were read
 
@@ -75,7 +80,7 @@ def test_retention_past_the_stored_offset_is_a_recorded_gap(kafka, topic, tripli
         f"from {RAW}.offset_gaps",
     )
     assert gaps == [(topic, 0, 20, 34, 15, "deleted by retention before it was read")]
-    assert run_pipeline(kafka.bootstrap, topic)["read"] == 0  # the gap is not reported again
+    assert _run(tripline_env, kafka.bootstrap, topic).rows_read == 0  # not reported again
     assert scalar(tripline_env, f"select count(*) from {RAW}.offset_gaps") == 1
 
 
@@ -110,7 +115,7 @@ def test_out_of_range_while_reading_is_a_gap_not_a_jump(kafka, topic, tripline_e
 def test_recreated_topic_is_refused_until_the_operator_resets(kafka, topic, tripline_env):
     create_topic(kafka.bootstrap, topic, 1)
     _produce(kafka.bootstrap, topic, 0, 30)
-    assert run_pipeline(kafka.bootstrap, topic)["read"] == 30
+    assert _run(tripline_env, kafka.bootstrap, topic).rows_read == 30
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
     admin.delete_topics([topic])[topic].result(30)
     _wait(lambda: topic not in admin.list_topics(timeout=5).topics, 30, "topic deleted")
@@ -127,21 +132,10 @@ def test_recreated_topic_is_refused_until_the_operator_resets(kafka, topic, trip
     )
     assert "--reset-offsets" in refused.stderr
 
-    result = run_tripline(
-        "pipeline",
-        "run",
-        "fleet_events",
-        "--bootstrap",
-        kafka.bootstrap,
-        "--topic",
-        topic,
-        "--reset-offsets",
-        "earliest",
-    )
-    assert result.returncode == 0, result.stderr
-    assert "rows read 12 " in result.stdout
-    assert "reset_offsets earliest" in result.stdout
-    assert run_pipeline(kafka.bootstrap, topic)["read"] == 0  # on from the new offsets
+    summary = _run(tripline_env, kafka.bootstrap, topic, reset_offsets="earliest")
+    assert summary.rows_read == 12
+    assert summary.extra["reset_offsets"] == "earliest"
+    assert _run(tripline_env, kafka.bootstrap, topic).rows_read == 0  # on from the new offsets
 
 
 def _recreate(bootstrap: str, topic: str) -> bool:
@@ -169,8 +163,9 @@ def test_tombstones_keys_and_missing_broker_timestamps(kafka, topic, tripline_en
     producer.produce(topic, b"[1]", b"\xff\x00", partition=0)  # malformed, binary key
     assert producer.flush(30) == 0
 
-    counts = run_pipeline(kafka.bootstrap, topic)
-    assert (counts["read"], counts["loaded"], counts["rejected"]) == (3, 2, 1)
+    summary = _run(tripline_env, kafka.bootstrap, topic)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_rejected) == (3, 2, 1)
+    assert summary.extra["tombstones"] == 1
     assert query(tripline_env, f"select event_id, kafka_key from {RAW}.trip_events") == [
         ("e-1", b"t-1")
     ]
