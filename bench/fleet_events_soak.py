@@ -102,7 +102,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=400.0, help="messages per second")
+    parser.add_argument("--from-output", type=Path, help="report a finished run from its samples")
+    parser.add_argument("--started-at", default="", help="with --from-output")
+    parser.add_argument("--note", default="", help="with --from-output")
     args = parser.parse_args()
+    if args.from_output:
+        report_from_output(args, args.from_output, args.started_at, args.note)
+        return
     WORK.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -156,7 +162,20 @@ def main() -> None:
         follower.send_signal(signal.SIGTERM)
         follower.wait(120)
         log.close()
-    with duckdb.connect(env["TRIPLINE_DUCKDB_PATH"], read_only=True) as con:
+    (WORK / "soak.out").write_text("".join(f"{s}\n" for s in samples))
+    _report(args, started_at, samples, produced, final_lag, Path(env["TRIPLINE_DUCKDB_PATH"]))
+
+
+def _report(
+    args: argparse.Namespace,
+    started_at: str,
+    samples: list[Sample],
+    produced: Produced,
+    final_lag: int,
+    database: Path,
+    note: str = "",
+) -> None:
+    with duckdb.connect(str(database), read_only=True) as con:
         total, distinct = con.sql(
             "select count(*), count(distinct event_id) from raw_fleet_events.trip_events"
         ).fetchall()[0]
@@ -166,6 +185,11 @@ def main() -> None:
     ]
     second, last, change = _flat(samples)
     verdict = "flat" if abs(change) <= 0.10 else "NOT flat"
+    expected = (
+        f"{produced.valid_events:,} valid events, {produced.malformed:,} malformed"
+        if produced.valid_events
+        else "valid and malformed counts not kept"
+    )
     lines = [
         "# fleet_events --follow soak",
         "",
@@ -177,11 +201,13 @@ def main() -> None:
         f"- Memory of the follower's process tree: second-quarter median {second:.0f} MiB, "
         f"last-quarter median {last:.0f} MiB ({change:+.1%}): **{verdict}** "
         "(flat = within 10 %).",
-        f"- Produced {produced.messages:,} messages ({produced.valid_events:,} valid events, "
-        f"{produced.malformed:,} malformed); loaded {distinct:,} distinct events "
-        f"({total:,} rows), {dead[0] if dead else 0:,} dead letters; lag at the end "
-        f"{final_lag:,}.",
+        f"- Produced {produced.messages:,} messages ({expected}); loaded {distinct:,} distinct "
+        f"events ({total:,} rows), {dead[0][0]:,} dead letters; lag at the end {final_lag:,}.",
         f"- Follower summary: `{summary[-1] if summary else 'none (see follower.log)'}`",
+    ]
+    if note:
+        lines += ["", note]
+    lines += [
         "",
         "| minute | tree RSS MiB | load 1 min | heartbeat age s | lag msgs | produced |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -193,6 +219,18 @@ def main() -> None:
     ]
     RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[:8]))
+
+
+def report_from_output(args: argparse.Namespace, output: Path, started_at: str, note: str) -> None:
+    """Write the report from a run's saved ``Sample(...)`` lines (the last is the end)."""
+    samples = [
+        eval(line, {"Sample": Sample})
+        for line in output.read_text().splitlines()
+        if line.startswith("Sample(")
+    ]
+    produced = Produced(messages=samples[-1].produced)
+    database = WORK / "tripline.duckdb"
+    _report(args, started_at, samples, produced, samples[-1].lag, database, note)
 
 
 if __name__ == "__main__":
