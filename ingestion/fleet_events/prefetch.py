@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from confluent_kafka import Message
+from confluent_kafka import KafkaException, Message
 
+from ingestion.core.errors import SourceError
 from ingestion.core.logs import get_logger
 from ingestion.fleet_events.consumer import EventConsumer
 from ingestion.fleet_events.decode import RAW_SCHEMA, DecodedPage, PageDecoder
@@ -263,10 +264,14 @@ class Prefetcher:
         if time.monotonic() - self._discovered < self._discover_seconds:
             return
         self._discovered = time.monotonic()
-        added = [p for p in self._consumer.partitions() if p not in self._positions]
-        if not added:
+        try:
+            added = [p for p in self._consumer.partitions() if p not in self._positions]
+            start = {p: self._consumer.watermarks(p)[0] for p in added}
+        except (SourceError, KafkaException) as error:  # the broker is away: look next time
+            log.debug("fleet_events: partition discovery skipped (%s)", error)
             return
-        start = {p: self._consumer.watermarks(p)[0] for p in added}
+        if not start:
+            return
         log.info("fleet_events: %s gained partitions %s, reading them", self._consumer.topic, start)
         self._positions.update(start)
         self._consumer.add_partitions(start)
