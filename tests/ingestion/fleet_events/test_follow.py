@@ -51,7 +51,11 @@ def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
             time.sleep(1.5)
             kafka.restart(down_seconds=3)
             second = wave.result(timeout=120)
-        _wait_committed(kafka.bootstrap, topic, 150)
+        try:
+            _wait_committed(kafka.bootstrap, topic, 150)
+        except AssertionError as error:
+            follower.kill()
+            raise AssertionError(f"{error}: {follower.communicate()[1][-3000:]}") from None
         follower.send_signal(signal.SIGTERM)
         stdout, stderr = follower.communicate(timeout=60)
     finally:
@@ -106,7 +110,7 @@ def test_sigterm_at_any_moment_stops_the_follower_after_its_batch(
             deadline = time.monotonic() + 90
             while not beat.exists() and follower.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.1)
-            time.sleep(rng.uniform(0.0, 2.0))
+            time.sleep(rng.uniform(1.0, 4.0))
             follower.send_signal(signal.SIGTERM)
             try:
                 _stdout, stderr = follower.communicate(timeout=30)
