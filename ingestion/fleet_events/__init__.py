@@ -9,7 +9,12 @@ Arrow tables per page, which dlt writes to Parquet files rotated at the budget's
   flattened into ``fare__*`` and ``location__*`` columns;
 * ``fare.surcharges`` unnested to ``trip_event_surcharges``, one row per surcharge, keyed by
   ``event_id`` and its position in the list (merge on both);
-* malformed messages to ``trip_events_dead_letter`` (merge on topic, partition and offset).
+* malformed messages to ``trip_events_dead_letter`` (merge on topic, partition and offset);
+* tombstones (null values) to ``trip_event_tombstones`` with their keys (merge likewise);
+* offsets the run stepped over unread (retention, ``--reset-offsets latest``) to
+  ``offset_gaps`` (merge on topic, partition and first offset).
+
+Every message row keeps its key as ``kafka_key`` (bytes).
 
 The next offset of every partition is written to the resource state, which dlt commits in
 the same load as the rows: the destination always knows exactly what it holds.
@@ -29,8 +34,10 @@ from ingestion.fleet_events.batch import Batch
 from ingestion.fleet_events.settings import (
     DEAD_LETTER_TABLE,
     EVENTS_TABLE,
+    GAPS_TABLE,
     SOURCE_NAME,
     SURCHARGES_TABLE,
+    TOMBSTONES_TABLE,
 )
 
 EVENT_COLUMNS: TTableSchemaColumns = {
@@ -56,6 +63,7 @@ EVENT_COLUMNS: TTableSchemaColumns = {
     "kafka_partition": {"data_type": "bigint", "nullable": False},
     "kafka_offset": {"data_type": "bigint", "nullable": False},
     "kafka_timestamp": {"data_type": "timestamp", "timezone": True},
+    "kafka_key": {"data_type": "binary"},
 }
 
 SURCHARGE_COLUMNS: TTableSchemaColumns = {
@@ -72,7 +80,38 @@ DEAD_LETTER_COLUMNS: TTableSchemaColumns = {
     "raw_base64": {"data_type": "text", "nullable": False},
     "reason": {"data_type": "text", "nullable": False},
     "kafka_timestamp": {"data_type": "timestamp", "timezone": True},
+    "kafka_key": {"data_type": "binary"},
 }
+
+TOMBSTONE_COLUMNS: TTableSchemaColumns = {
+    "topic": {"data_type": "text", "nullable": False},
+    "partition": {"data_type": "bigint", "nullable": False},
+    "offset": {"data_type": "bigint", "nullable": False},
+    "kafka_key": {"data_type": "binary"},
+    "kafka_timestamp": {"data_type": "timestamp", "timezone": True},
+}
+
+GAP_COLUMNS: TTableSchemaColumns = {
+    "topic": {"data_type": "text", "nullable": False},
+    "partition": {"data_type": "bigint", "nullable": False},
+    "first_offset": {"data_type": "bigint", "nullable": False},
+    "last_offset": {"data_type": "bigint", "nullable": False},
+    "messages": {"data_type": "bigint", "nullable": False},
+    "reason": {"data_type": "text", "nullable": False},
+    "detected_at": {"data_type": "timestamp", "timezone": True, "nullable": False},
+}
+
+_GAP_SCHEMA = pa.schema(
+    [
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("partition", pa.int64(), nullable=False),
+        pa.field("first_offset", pa.int64(), nullable=False),
+        pa.field("last_offset", pa.int64(), nullable=False),
+        pa.field("messages", pa.int64(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detected_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
 
 # Each page is marked with its table's hints: hints on the resource itself would also be
 # applied to the other two tables, which share the resource.
@@ -93,6 +132,18 @@ _DEAD_LETTER_HINTS = dlt.mark.make_hints(
     write_disposition="merge",
     primary_key=["topic", "partition", "offset"],
     columns=DEAD_LETTER_COLUMNS,
+)
+_TOMBSTONE_HINTS = dlt.mark.make_hints(
+    table_name=TOMBSTONES_TABLE,
+    write_disposition="merge",
+    primary_key=["topic", "partition", "offset"],
+    columns=TOMBSTONE_COLUMNS,
+)
+_GAP_HINTS = dlt.mark.make_hints(
+    table_name=GAPS_TABLE,
+    write_disposition="merge",
+    primary_key=["topic", "partition", "first_offset"],
+    columns=GAP_COLUMNS,
 )
 
 
@@ -131,6 +182,7 @@ def trip_events(batch: Batch) -> Iterator[Any]:
     for page in batch.pages():
         batch.counts.valid += page.valid
         batch.counts.dead_letters += page.dead_letters.num_rows
+        batch.counts.tombstones += page.tombstones.num_rows
         if page.events.num_rows:
             yield _marked(page.events, _EVENT_HINTS, EVENT_COLUMNS)
         if page.surcharges.num_rows:
@@ -138,6 +190,12 @@ def trip_events(batch: Batch) -> Iterator[Any]:
         if page.dead_letters.num_rows:
             dead_letters = _with_topic(page.dead_letters, topic)
             yield _marked(dead_letters, _DEAD_LETTER_HINTS, DEAD_LETTER_COLUMNS)
+        if page.tombstones.num_rows:
+            tombstones = _with_topic(page.tombstones, topic)
+            yield _marked(tombstones, _TOMBSTONE_HINTS, TOMBSTONE_COLUMNS)
+    if batch.gaps:
+        gaps = pa.Table.from_pylist([gap.row(topic) for gap in batch.gaps], schema=_GAP_SCHEMA)
+        yield dlt.mark.with_hints(gaps, _GAP_HINTS, create_table_variant=True)
     offsets.update({str(p): offset for p, offset in batch.positions.items()})
 
 
@@ -149,6 +207,7 @@ def fleet_events(batch: Batch) -> DltResource:
         batch: where to read and how much (see ``ingestion.fleet_events.batch``).
 
     Returns:
-        The ``trip_events`` resource (which also fills the surcharge and dead-letter tables).
+        The ``trip_events`` resource (which also fills the surcharge, dead-letter, tombstone
+        and gap tables).
     """
     return trip_events(batch)

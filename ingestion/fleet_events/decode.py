@@ -7,7 +7,10 @@ per-row normalizer this replaced ran at about 13,000 events/s, a tenth of the ba
 loop (``bench/results/fleet_events.md``, ADR 0008).
 
 Every message gets exactly one verdict: the first failing check names the dead-letter reason,
-and a message without one is a valid event. Valid = loaded, malformed = dead-lettered.
+and a message without one is a valid event. Valid = loaded, malformed = dead-lettered. A
+tombstone (a null value: "delete this key" on a compacted topic) is neither: it is kept as a
+tombstone with its key. Every row keeps its message key (``kafka_key``, the bytes as sent),
+and a broker timestamp that is missing (librdkafka's -1) becomes NULL, not 1969.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ RAW_SCHEMA = pa.schema(
         ("kafka_partition", pa.int32()),
         ("kafka_offset", pa.int64()),
         ("kafka_timestamp_ms", pa.int64()),
+        ("kafka_key", pa.binary()),
         ("raw", pa.binary()),
     ]
 )
@@ -158,7 +162,7 @@ create or replace temp table verdicts as
 with
 
 documents as (
-    select *, try(decode(raw)) as text from raw_page
+    select *, try(decode(raw)) as text from raw_page where raw is not null
 ),
 
 parsed as (
@@ -189,10 +193,11 @@ select
     kafka_partition,
     kafka_offset,
     kafka_timestamp_ms,
+    kafka_key,
     event_time,
     {", ".join(f"v_{_name(path)}" for path in _TEXT_FIELDS)},
     case
-        when raw is null or octet_length(raw) = 0 then 'empty message'
+        when octet_length(raw) = 0 then 'empty message'
         when text is null then 'not JSON: not UTF-8'
         when not is_json then 'not JSON: unexpected or missing character'
         when document_kind <> 'OBJECT' then 'not a JSON object: ' || lower(document_kind)
@@ -234,6 +239,9 @@ from timed
 # The first copy of an event in the page wins; later copies are producer duplicates.
 _FIRST_COPY = "qualify row_number() over (partition by v_event_id order by kafka_offset) = 1"
 
+# librdkafka gives -1 when the broker has no timestamp for a message (0 is as unlikely).
+_TIMESTAMP = "case when kafka_timestamp_ms > 0 then make_timestamptz(kafka_timestamp_ms * 1000) end"
+
 _EVENTS = f"""
 select
     v_event_id as event_id,
@@ -257,7 +265,8 @@ select
     cast(v_fare__total_amount as double) as fare__total_amount,
     cast(kafka_partition as bigint) as kafka_partition,
     kafka_offset,
-    make_timestamptz(nullif(kafka_timestamp_ms, 0) * 1000) as kafka_timestamp
+    {_TIMESTAMP} as kafka_timestamp,
+    kafka_key
 from verdicts
 where reason is null
 {_FIRST_COPY}
@@ -280,25 +289,38 @@ from (
 )
 """
 
-_DEAD_LETTERS = """
+_DEAD_LETTERS = f"""
 select
     cast(kafka_partition as bigint) as partition,
     kafka_offset as "offset",
-    to_base64(coalesce(raw, ''::blob)) as raw_base64,
+    to_base64(raw) as raw_base64,
     reason,
-    make_timestamptz(nullif(kafka_timestamp_ms, 0) * 1000) as kafka_timestamp
+    {_TIMESTAMP} as kafka_timestamp,
+    kafka_key
 from verdicts
 where reason is not null
+"""
+
+_TOMBSTONES = f"""
+select
+    cast(kafka_partition as bigint) as partition,
+    kafka_offset as "offset",
+    kafka_key,
+    {_TIMESTAMP} as kafka_timestamp
+from raw_page
+where raw is null
 """
 
 
 @dataclass(frozen=True)
 class DecodedPage:
-    """One page's verdicts: valid events (first copy each), their surcharges, dead letters."""
+    """One page's verdicts: valid events (first copy each), their surcharges, dead letters
+    and tombstones."""
 
     events: pa.Table
     surcharges: pa.Table
     dead_letters: pa.Table
+    tombstones: pa.Table
     valid: int
 
     @property
@@ -329,6 +351,7 @@ class PageDecoder:
         con.register("raw_page", pa.Table.from_batches(batches, schema=raw_page.schema))
         try:
             con.execute(_VERDICTS)
+            tombstones = con.sql(_TOMBSTONES).to_arrow_table()
         finally:
             con.unregister("raw_page")
         events = con.sql(_EVENTS).to_arrow_table()
@@ -337,6 +360,7 @@ class PageDecoder:
             events=events,
             surcharges=con.sql(_SURCHARGES).to_arrow_table(),
             dead_letters=con.sql(_DEAD_LETTERS).to_arrow_table(),
+            tombstones=tombstones,
             valid=int(valid[0][0]),
         )
 

@@ -15,6 +15,7 @@ from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
 from ingestion.fleet_events.generator import GeneratorOptions, generate
+from ingestion.fleet_events.offsets import RESET_CHOICES
 from ingestion.fleet_events.pipeline import RunOptions, run_fleet_events
 from ingestion.fleet_events.settings import (
     CONSUMER_GROUP,
@@ -55,6 +56,13 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-seconds", type=float, help="--follow: max seconds a batch collects (default 2)"
     )
     parser.add_argument(
+        "--reset-offsets",
+        choices=RESET_CHOICES,
+        help="the operator's choice when the stored offsets do not fit the topic (it was "
+        "recreated): read every partition from its oldest message (earliest) or skip to its "
+        "end (latest, recorded in offset_gaps); once, then runs go on from the new offsets",
+    )
+    parser.add_argument(
         "--full-refresh",
         action="store_true",
         help="drop raw_fleet_events and its offsets in the first load, then read the topic "
@@ -77,6 +85,7 @@ def _run_pipeline(args: argparse.Namespace, settings: Settings) -> RunSummary:
         max_seconds=args.batch_seconds,
         follow_for=args.follow_for,
         full_refresh=args.full_refresh,
+        reset_offsets=args.reset_offsets,
     )
     summary = run_fleet_events(settings, options)
     summary.emit(log, settings.log_format)
@@ -154,6 +163,8 @@ PIPELINE = PipelineEntry(
     add_arguments=_add_pipeline_arguments,
     run=_run_pipeline,
     demo=_demo,
+    # The consumer lease for the run, the warehouse lease per micro-batch (pipeline.py).
+    leases_itself=True,
 )
 
 GENERATORS = [

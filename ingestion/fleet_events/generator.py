@@ -25,7 +25,8 @@ from typing import Any
 
 import orjson
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from ingestion.core.errors import SourceError
 from ingestion.fleet_events.settings import (
@@ -201,7 +202,8 @@ class _TripFactory:
         minutes = max(3.0, distance * rng.uniform(2.5, 5.0))
         completed = started + timedelta(minutes=minutes)
         base = round(3.0 + distance * 2.5 + minutes * 0.5, 2)
-        surcharges = [{"kind": k, "amount": a} for k, a in _SURCHARGES if rng.random() < 0.8]
+        chosen = [(k, a) for k, a in _SURCHARGES if rng.random() < 0.8]
+        surcharges = [{"kind": k, "amount": a} for k, a in chosen]
         tip = round(base * rng.choice([0, 0.15, 0.2, 0.25]), 2)
         tolls = 6.94 if rng.random() < 0.05 else 0.0
         fare = {
@@ -210,13 +212,7 @@ class _TripFactory:
             "tip_amount": tip,
             "tolls_amount": tolls,
             "surcharges": surcharges,
-            "total_amount": round(
-                base
-                + tip
-                + tolls
-                + sum(a for _, a in ((s["kind"], s["amount"]) for s in surcharges)),
-                2,
-            ),
+            "total_amount": round(base + tip + tolls + sum(a for _, a in chosen), 2),
         }
         events.append(
             self._event(

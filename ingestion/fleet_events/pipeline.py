@@ -7,6 +7,14 @@ bounded by count, bytes and time, and stops after the current batch on SIGTERM o
 Per batch: extract + normalize + load with dlt (the offsets travel in dlt state with the
 rows), then commit the same offsets to the consumer group. A crash anywhere replays the
 batch on the next start; the merge on ``event_id`` makes the replay harmless.
+
+Two leases (``ingestion.core.lease``) make it a fenced singleton that takes turns: the
+consumer lease (``<warehouse>.fleet_events.lock``) is held for the whole run, so a second
+consumer of the same warehouse waits up to ``TRIPLINE_LOCK_TIMEOUT`` and then exits in one
+line, and its state can never move backwards; the warehouse lease is taken per micro-batch
+(and for the start-up reads), so batch loads and ``dbt build`` get their turn between
+batches. After every pass of the loop, empty polls included, the follower touches
+``TRIPLINE_HEARTBEAT_FILE`` (the container health check).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import dlt
@@ -23,6 +32,7 @@ from dlt.common.pipeline import LoadInfo
 
 from ingestion.core.destinations import is_lake, sql_client
 from ingestion.core.errors import ConfigurationError
+from ingestion.core.lease import hold
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
 from ingestion.core.pipeline import open_pipeline, recover_interrupted
@@ -32,6 +42,7 @@ from ingestion.fleet_events import fleet_events, offsets_in_state
 from ingestion.fleet_events.batch import Batch, BatchCounts
 from ingestion.fleet_events.consumer import EventConsumer
 from ingestion.fleet_events.decode import PageDecoder
+from ingestion.fleet_events.offsets import Gap, ResetChoice, plan_start
 from ingestion.fleet_events.prefetch import Prefetcher
 from ingestion.fleet_events.settings import (
     CONSUMER_GROUP,
@@ -49,6 +60,13 @@ log = get_logger("fleet_events")
 # A DuckDB file takes one writer or many readers: wait up to 30 s for readers to let go.
 LOCK_RETRIES = 60
 LOCK_RETRY_SECONDS = 0.5
+# The run summary's own memory sampler: psutil's children() reads every process in /proc, so
+# at the default 50 ms it took about a fifth of the run's CPU samples in py-spy on a busy
+# machine (bench/results/fleet_events.md). 1 s is enough for a run summary; the benchmark
+# samples the tree from outside.
+MEMORY_SAMPLE_SECONDS = 1.0
+HEARTBEAT_ENV = "TRIPLINE_HEARTBEAT_FILE"
+CONSUMER_LEASE = "fleet_events"
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,8 @@ class RunOptions:
     follow_for: float = 0.0
     # Drop the dataset and the offsets in the first load and read the topic from the start.
     full_refresh: bool = False
+    # The operator's choice when the stored offsets do not fit the topic (it was recreated).
+    reset_offsets: ResetChoice | None = None
 
 
 def _configure_dlt() -> None:
@@ -116,15 +136,15 @@ def _drop_first_layout(pipeline: dlt.Pipeline) -> None:
         client.execute_sql(f"drop table if exists {table}")
 
 
-def _start_positions(
-    consumer: EventConsumer, stored: dict[int, int], partitions: list[int]
-) -> dict[int, int]:
-    positions: dict[int, int] = {}
-    for partition in partitions:
-        low, _ = consumer.watermarks(partition)
-        # Retention may have deleted what the state points at: start at the oldest kept.
-        positions[partition] = max(stored.get(partition, low), low)
-    return positions
+def touch_heartbeat() -> None:
+    """Touch ``TRIPLINE_HEARTBEAT_FILE`` (if set): the follower is alive and looping."""
+    name = os.environ.get(HEARTBEAT_ENV, "").strip()
+    if not name:
+        return
+    path = Path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    os.utime(path)
 
 
 def _count_events(pipeline: dlt.Pipeline) -> int:
@@ -205,11 +225,13 @@ def _run_batches(
     consumer: EventConsumer,
     decoder: PageDecoder,
     positions: dict[int, int],
+    start_gaps: list[Gap],
     stop_at: dict[int, int] | None,
     options: RunOptions,
     limits: BatchLimits,
     stop: threading.Event,
     summary: RunSummary,
+    warehouse: Path,
 ) -> BatchCounts:
     """Load and commit batch after batch until the stop offsets, the deadline or a signal."""
     totals = BatchCounts()
@@ -223,36 +245,44 @@ def _run_batches(
         stop_at,
         limits.page_messages,
         _flush_seconds(options, limits),
+        discover_seconds=limits.max_seconds / 2 if options.follow else None,
     )
     with prefetcher:
         while not stop.is_set():
+            touch_heartbeat()
             if deadline is not None and time.monotonic() >= deadline:
                 break
             if uncommitted is not None and consumer.commit(uncommitted):
                 uncommitted = None  # the group caught up after a broker outage
             batch = Batch(consumer.topic, prefetcher, positions, limits, stop_at, stop)
-            if batch.finished:
+            batch.take_gaps(start_gaps)
+            start_gaps = []
+            if batch.finished and not batch.gaps:
                 break
-            if options.follow:
+            if options.follow and not batch.gaps:
                 batch.first_page = prefetcher.next_page(timeout=0.5)
                 if batch.first_page is None:
                     continue
-            info = _load_batch(pipeline, batch, refresh)
-            if refresh:  # the first load dropped the tables dlt's schema knew, and the offsets
-                _drop_first_layout(pipeline)
-                refresh = False
+            with hold(warehouse, f"pipeline {PIPELINE_NAME}"):
+                info = _load_batch(pipeline, batch, refresh)
+                if refresh:  # the first load dropped the tables dlt's schema knew, and offsets
+                    _drop_first_layout(pipeline)
+                    refresh = False
             positions = batch.positions
             uncommitted = None if consumer.commit(positions) else dict(positions)
             totals.add(batch.counts)
             summary.inputs += 1
             summary.load_ids.extend(info.loads_ids)
             log.info(
-                "fleet_events: batch of %d messages (%d valid, %d dead letters) loaded "
-                "and committed",
+                "fleet_events: batch of %d messages (%d valid, %d dead letters, %d tombstones, "
+                "%d gaps) loaded and committed",
                 batch.counts.messages,
                 batch.counts.valid,
                 batch.counts.dead_letters,
+                batch.counts.tombstones,
+                batch.counts.gaps,
             )
+    touch_heartbeat()
     if uncommitted is not None:
         consumer.commit(uncommitted)
     return totals
@@ -266,17 +296,24 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
         settings.budget, options.max_messages, options.max_bytes, options.max_seconds
     )
     _configure_dlt()
-    with PeakTreeMemory() as memory, _StopFlag() as stop:
+    warehouse = settings.duckdb_path
+    what = f"pipeline {PIPELINE_NAME}"
+    with (
+        PeakTreeMemory(interval=MEMORY_SAMPLE_SECONDS) as memory,
+        _StopFlag() as stop,
+        hold(warehouse, f"{what} consumer of {options.topic}", name=CONSUMER_LEASE),
+    ):
         pipeline = open_pipeline(PIPELINE_NAME, DATASET, settings)
         # dlt's own handler holds SIGTERM during normalize and load, then forgets it: a
         # follower signalled then would run on. _StopFlag takes the signal instead.
         pipeline.config.runtime.intercept_signals = False
-        stored = _restore_state(pipeline, options.topic)
-        if options.full_refresh:
-            stored = {}  # the first load drops the stored offsets with the tables
-        else:
-            _check_layout(pipeline)
-        before = 0 if options.full_refresh else _count_events(pipeline)
+        with hold(warehouse, what):
+            stored = _restore_state(pipeline, options.topic)
+            if options.full_refresh:
+                stored = {}  # the first load drops the stored offsets with the tables
+            else:
+                _check_layout(pipeline)
+            before = 0 if options.full_refresh else _count_events(pipeline)
         consumer = EventConsumer(client_config(options.bootstrap), options.topic, options.group)
         decoder = PageDecoder(
             threads=settings.budget.duckdb_threads,
@@ -284,38 +321,56 @@ def run_fleet_events(settings: Settings, options: RunOptions) -> RunSummary:
         )
         try:
             partitions = consumer.partitions()
-            positions = _start_positions(consumer, stored, partitions)
+            plan = plan_start(
+                options.topic, stored, partitions, consumer.watermarks, options.reset_offsets
+            )
+            for gap in plan.gaps:
+                gap.warn(options.topic)
+            if plan.resets:
+                log.warning(
+                    "fleet_events: --reset-offsets %s on %s: %s",
+                    options.reset_offsets,
+                    options.topic,
+                    plan.resets,
+                )
+                summary.extra["reset_offsets"] = options.reset_offsets
             stop_at = None
             if not options.follow:
                 stop_at = {p: consumer.watermarks(p)[1] for p in partitions}
-            consumer.assign(positions)
+            consumer.assign(plan.positions)
             log.info(
                 "fleet_events: %s from %s up to %s",
                 options.topic,
-                positions,
+                plan.positions,
                 stop_at if stop_at is not None else "the end (follow)",
             )
             totals = _run_batches(
                 pipeline,
                 consumer,
                 decoder,
-                positions,
+                plan.positions,
+                plan.gaps,
                 stop_at,
                 options,
                 limits,
                 stop.event,
                 summary,
+                warehouse,
             )
         finally:
             consumer.close()
             decoder.close()
-        after = _count_events(pipeline)
+        with hold(warehouse, what):
+            after = _count_events(pipeline)
     summary.rows_read = totals.messages
-    summary.rows_loaded = totals.valid
+    summary.rows_loaded = totals.valid + totals.tombstones
     summary.rows_rejected = totals.dead_letters
     summary.bytes_read = totals.bytes
     summary.seconds = time.perf_counter() - started
     summary.peak_memory_bytes = memory.peak_bytes
     summary.extra["new_events"] = after - before
     summary.extra["duplicates"] = totals.valid - (after - before)
+    summary.extra["tombstones"] = totals.tombstones
+    summary.extra["offset_gaps"] = totals.gaps
+    summary.extra["lost_messages"] = totals.lost
     return summary

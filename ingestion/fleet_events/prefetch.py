@@ -7,6 +7,12 @@ cores the stages overlap. Each queue holds at most ``depth`` pages, so reading a
 a bounded amount of memory. Each page carries the next offset of every partition after it:
 a batch that loads pages up to one of them covers exactly the messages before those
 offsets, and pages read ahead but never loaded are simply read again by the next run.
+
+The reader also keeps the run's offsets honest: a partition whose position fell out of the
+log comes back from librdkafka as :class:`~ingestion.fleet_events.consumer.OutOfRange`; below
+the low watermark the lost range travels with the page as a gap, above the high watermark
+the run stops with one line. While following, it looks for partitions added to the topic
+every ``discover_seconds`` and reads them from their low watermark.
 """
 
 from __future__ import annotations
@@ -18,10 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from confluent_kafka import Message
+from confluent_kafka import KafkaException, Message
 
+from ingestion.core.errors import SourceError
+from ingestion.core.logs import get_logger
 from ingestion.fleet_events.consumer import EventConsumer
 from ingestion.fleet_events.decode import RAW_SCHEMA, DecodedPage, PageDecoder
+from ingestion.fleet_events.offsets import Gap, recreated_error, retention_gap
+
+log = get_logger("fleet_events")
 
 _POLL_SECONDS = 0.2
 
@@ -40,6 +51,7 @@ class RawPage:
     table: pa.Table
     positions: dict[int, int]
     size_bytes: int
+    gaps: list[Gap]
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class Page:
     positions: dict[int, int]
     messages: int
     size_bytes: int
+    gaps: list[Gap]
 
 
 class _RawColumns:
@@ -59,7 +72,9 @@ class _RawColumns:
         self.partitions: list[int] = []
         self.offsets: list[int] = []
         self.timestamps: list[int] = []
+        self.keys: list[bytes | None] = []
         self.values: list[bytes | None] = []
+        self.gaps: list[Gap] = []
         self.size_bytes = 0
         self.started = time.monotonic()
 
@@ -72,6 +87,7 @@ class _RawColumns:
                 pa.array(self.partitions, pa.int32()),
                 pa.array(self.offsets, pa.int64()),
                 pa.array(self.timestamps, pa.int64()),
+                pa.array(self.keys, pa.binary()),
                 pa.array(self.values, pa.binary()),
             ],
             schema=RAW_SCHEMA,
@@ -88,6 +104,7 @@ class Prefetcher:
         stop_at: finite runs: the high watermarks seen at start (None: follow for ever).
         page_messages: a page is handed over at this many messages...
         flush_seconds: ...or this long after its first message (follow mode's latency).
+        discover_seconds: following: look for added partitions this often (None: never).
         depth: pages that may wait in each of the two queues.
     """
 
@@ -99,6 +116,7 @@ class Prefetcher:
         stop_at: dict[int, int] | None,
         page_messages: int,
         flush_seconds: float,
+        discover_seconds: float | None = None,
         depth: int = 2,
     ) -> None:
         self._consumer = consumer
@@ -107,6 +125,8 @@ class Prefetcher:
         self._stop_at = stop_at
         self._page_messages = page_messages
         self._flush_seconds = flush_seconds
+        self._discover_seconds = discover_seconds
+        self._discovered = time.monotonic()
         self._raw: queue.Queue[RawPage | BaseException] = queue.Queue(maxsize=depth)
         self._ready: queue.Queue[Page | BaseException] = queue.Queue(maxsize=depth)
         self._closing = threading.Event()
@@ -157,14 +177,14 @@ class Prefetcher:
                     return
                 rows = raw.table.num_rows
                 decoded = self._decoder.decode(raw.table) if rows else None
-                page = Page(decoded, raw.positions, rows, raw.size_bytes)
+                page = Page(decoded, raw.positions, rows, raw.size_bytes, raw.gaps)
                 if not self._hand_over(self._ready, page):
                     return
         except BaseException as error:  # handed to the loading thread, which raises it
             self._hand_over(self._ready, error)
 
     def _page(self, raw: _RawColumns) -> RawPage:
-        return RawPage(raw.table(), dict(self._positions), raw.size_bytes)
+        return RawPage(raw.table(), dict(self._positions), raw.size_bytes, raw.gaps)
 
     def _read(self) -> None:
         try:
@@ -173,15 +193,19 @@ class Prefetcher:
                 if reached(self._positions, self._stop_at):
                     self._hand_over(self._raw, self._page(raw))  # maybe only positions
                     return
-                messages = self._consumer.page(timeout=_POLL_SECONDS)
-                if not len(raw):
+                messages, lost = self._consumer.page(timeout=_POLL_SECONDS)
+                if not len(raw) and not raw.gaps:
                     raw.started = time.monotonic()
+                for out_of_range in lost:
+                    self._out_of_range(out_of_range.partition, raw)
                 if messages:
                     self._take(messages, raw)
                 elif self._stop_at is not None:
                     self._skip_gaps()
+                self._discover()
                 full = len(raw) >= self._page_messages
-                due = len(raw) > 0 and time.monotonic() - raw.started >= self._flush_seconds
+                waiting = len(raw) > 0 or bool(raw.gaps)
+                due = waiting and time.monotonic() - raw.started >= self._flush_seconds
                 if full or due:
                     if not self._hand_over(self._raw, self._page(raw)):
                         return
@@ -193,7 +217,7 @@ class Prefetcher:
         """Append the messages the run covers; the hot loop of a run, so kept flat."""
         positions, stop_at = self._positions, self._stop_at
         partitions, offsets = raw.partitions, raw.offsets
-        timestamps, values = raw.timestamps, raw.values
+        timestamps, keys, values = raw.timestamps, raw.keys, raw.values
         size = 0
         for message in messages:
             # Both are set on every message consume() returns without an error.
@@ -208,6 +232,7 @@ class Prefetcher:
             partitions.append(partition)
             offsets.append(offset)
             timestamps.append(message.timestamp()[1])
+            keys.append(message.key())
             values.append(value)
             size += len(value) if value else 0
         raw.size_bytes += size
@@ -218,3 +243,35 @@ class Prefetcher:
         for partition, offset in self._consumer.app_positions(list(self._stop_at)).items():
             if offset > self._positions.get(partition, 0):
                 self._positions[partition] = min(offset, self._stop_at[partition])
+
+    def _out_of_range(self, partition: int, raw: _RawColumns) -> None:
+        """The fetch position left the log: record what retention took, or refuse."""
+        position = self._positions.get(partition, 0)
+        low, high = self._consumer.watermarks(partition)
+        if position > high:
+            raise recreated_error(self._consumer.topic, partition, position, high)
+        gap = retention_gap(partition, position, low)
+        if gap is not None:
+            gap.warn(self._consumer.topic)
+            raw.gaps.append(gap)
+        self._positions[partition] = max(position, low)
+        self._consumer.restart_at(partition, self._positions[partition])
+
+    def _discover(self) -> None:
+        """Following: read partitions added to the topic since the last look."""
+        if self._discover_seconds is None:
+            return
+        if time.monotonic() - self._discovered < self._discover_seconds:
+            return
+        self._discovered = time.monotonic()
+        try:
+            added = [p for p in self._consumer.partitions() if p not in self._positions]
+            start = {p: self._consumer.watermarks(p)[0] for p in added}
+        except (SourceError, KafkaException) as error:  # the broker is away: look next time
+            log.debug("fleet_events: partition discovery skipped (%s)", error)
+            return
+        if not start:
+            return
+        log.info("fleet_events: %s gained partitions %s, reading them", self._consumer.topic, start)
+        self._positions.update(start)
+        self._consumer.add_partitions(start)

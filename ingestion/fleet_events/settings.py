@@ -7,12 +7,16 @@ Connection settings come from the environment (as ECS passes them) or from dlt's
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import dlt
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.specs import BaseConfiguration, configspec
+from dlt.common.typing import TSecretStrValue
 
 from ingestion.core.budget import MemoryBudget
+from ingestion.core.errors import ConfigurationError
 
 PIPELINE_NAME = "fleet_events"
 DATASET = "raw_fleet_events"
@@ -23,6 +27,8 @@ CONSUMER_GROUP = "tripline-fleet-events"
 EVENTS_TABLE = "trip_events"
 SURCHARGES_TABLE = "trip_event_surcharges"
 DEAD_LETTER_TABLE = "trip_events_dead_letter"
+TOMBSTONES_TABLE = "trip_event_tombstones"
+GAPS_TABLE = "offset_gaps"
 # The child table dlt's normalizer wrote in the first version (see _check_layout).
 FIRST_LAYOUT_CHILD_TABLE = "trip_events__fare__surcharges"
 
@@ -43,16 +49,6 @@ PAGES_PER_BATCH = 4
 DECODER_MEMORY_SHARE = 0.1
 # librdkafka messages fetched per consume() call.
 CONSUME_PAGE = 10_000
-
-# (environment variable, dlt secrets key, librdkafka property)
-_CLIENT_SETTINGS = [
-    ("KAFKA_BOOTSTRAP_SERVERS", "bootstrap_servers", "bootstrap.servers"),
-    ("KAFKA_SECURITY_PROTOCOL", "security_protocol", "security.protocol"),
-    ("KAFKA_SASL_MECHANISM", "sasl_mechanism", "sasl.mechanism"),
-    ("KAFKA_SASL_USERNAME", "sasl_username", "sasl.username"),
-    ("KAFKA_SASL_PASSWORD", "sasl_password", "sasl.password"),
-    ("KAFKA_SSL_CA_LOCATION", "ssl_ca_location", "ssl.ca.location"),
-]
 
 
 @dataclass(frozen=True)
@@ -88,23 +84,99 @@ class BatchLimits:
         )
 
 
-def _secret(key: str) -> str | None:
-    value = dlt.secrets.get(f"sources.{SOURCE_NAME}.{key}")
-    return str(value) if value not in (None, "") else None
+@configspec
+class KafkaClientConfiguration(BaseConfiguration):
+    """The librdkafka client settings, from dlt's providers (as dlt's Kafka source has them).
+
+    Keys live under ``[sources.fleet_events]`` in ``secrets.toml`` / ``config.toml`` or in the
+    environment as ``SOURCES__FLEET_EVENTS__<KEY>``; the passwords are secret values, never
+    logged. ``properties`` carries any other librdkafka property (a TOML table, or JSON in
+    ``SOURCES__FLEET_EVENTS__PROPERTIES``), e.g. ``{"ssl.endpoint.identification.algorithm":
+    "https"}``; its values are treated as secrets too.
+    """
+
+    bootstrap_servers: str | None = None
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: TSecretStrValue | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: TSecretStrValue | None = None
+    ssl_keystore_location: str | None = None
+    ssl_keystore_password: TSecretStrValue | None = None
+    properties: dict[str, Any] | None = None
+
+    def librdkafka(self) -> dict[str, Any]:
+        """The set fields as librdkafka properties (``sasl_username`` -> ``sasl.username``)."""
+        config: dict[str, Any] = {}
+        for name in self.get_resolvable_fields():
+            value = getattr(self, name)
+            if name != "properties" and value not in (None, ""):
+                config[name.replace("_", ".")] = str(value)
+        config.update({str(k): v for k, v in (self.properties or {}).items()})
+        return config
+
+
+# The environment names ECS passes (deploy/ecs/task-fleet-events.json); they win over dlt's.
+ENV_ALIASES = {
+    "KAFKA_BOOTSTRAP_SERVERS": "bootstrap.servers",
+    "KAFKA_SECURITY_PROTOCOL": "security.protocol",
+    "KAFKA_SASL_MECHANISM": "sasl.mechanism",
+    "KAFKA_SASL_USERNAME": "sasl.username",
+    "KAFKA_SASL_PASSWORD": "sasl.password",
+    "KAFKA_SSL_CA_LOCATION": "ssl.ca.location",
+}
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _hosts(bootstrap: str) -> list[str]:
+    hosts = []
+    for server in bootstrap.split(","):
+        server = server.strip().split("://")[-1]
+        host = server.rsplit(":", 1)[0] if server.count(":") == 1 or "]" in server else server
+        hosts.append(host.strip("[]") if host.startswith("[") else host)
+    return [host for host in hosts if host]
+
+
+def check_transport(config: Mapping[str, Any]) -> None:
+    """Refuse SASL over an unencrypted connection to anything but this machine.
+
+    ``SASL_PLAINTEXT`` sends the SCRAM exchange (and PLAIN's password) in the clear; it is
+    only allowed to 127.0.0.1 / localhost, as the tests' broker is.
+    """
+    protocol = str(config.get("security.protocol", "PLAINTEXT")).upper()
+    if protocol != "SASL_PLAINTEXT":
+        return
+    remote = [h for h in _hosts(str(config["bootstrap.servers"])) if h not in _LOOPBACK]
+    if remote:
+        raise ConfigurationError(
+            f"Kafka security.protocol SASL_PLAINTEXT would send credentials unencrypted to "
+            f"{', '.join(remote)}: use SASL_SSL (KAFKA_SECURITY_PROTOCOL=SASL_SSL)"
+        )
 
 
 def client_config(bootstrap: str | None = None) -> dict[str, Any]:
     """librdkafka settings shared by the consumer, the generator and the admin calls.
 
-    For Amazon MSK set ``KAFKA_SECURITY_PROTOCOL=SASL_SSL``, ``KAFKA_SASL_MECHANISM=SCRAM-SHA-512``
-    and the user and password (or the same keys in ``secrets.toml``).
+    dlt's providers first (:class:`KafkaClientConfiguration`), then the ``KAFKA_*`` variables,
+    then ``bootstrap`` (the CLI's ``--bootstrap``). For Amazon MSK set
+    ``KAFKA_SECURITY_PROTOCOL=SASL_SSL``, ``KAFKA_SASL_MECHANISM=SCRAM-SHA-512``, the user and
+    password and, if the image's CA bundle is not the default, ``KAFKA_SSL_CA_LOCATION``
+    (docs/fleet_events.md). Raises :class:`ConfigurationError` for SASL in the clear to a
+    remote broker.
     """
-    config: dict[str, Any] = {}
-    for env_name, secret_key, prop in _CLIENT_SETTINGS:
-        value = os.environ.get(env_name) or _secret(secret_key)
+    spec = resolve_configuration(
+        KafkaClientConfiguration(), sections=("sources", SOURCE_NAME), accept_partial=True
+    )
+    config = spec.librdkafka()
+    for env_name, prop in ENV_ALIASES.items():
+        value = os.environ.get(env_name)
         if value:
             config[prop] = value
     if bootstrap:
         config["bootstrap.servers"] = bootstrap
     config.setdefault("bootstrap.servers", "127.0.0.1:9092")
+    check_transport(config)
     return config

@@ -1,4 +1,8 @@
-"""One real Apache Kafka broker for the whole test session (or ``KAFKA_BOOTSTRAP_SERVERS``)."""
+"""One real Apache Kafka broker for the whole test session (or ``KAFKA_BOOTSTRAP_SERVERS``).
+
+Its certificates are made here with the JDK's ``keytool``, so the same broker also serves
+SASL_SSL (SCRAM-SHA-512) and mutual TLS for the security tests.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from devservers.kafka_broker import KafkaBroker, missing_requirement, running_broker
+from devservers.kafka_broker import (
+    KafkaBroker,
+    make_tls_material,
+    missing_requirement,
+    running_broker,
+)
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +27,8 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
     if reason and not _external():
         pytest.fail(f"cannot start Kafka: {reason}")
     work: Path = tmp_path_factory.mktemp("kafka")
-    with running_broker(work) as broker:
+    tls = None if _external() else make_tls_material(work / "tls")
+    with running_broker(work, tls=tls) as broker:
         yield broker
 
 

@@ -42,7 +42,11 @@ def run_pipeline(bootstrap: str, topic: str, *extra: str) -> dict[str, int]:
 
 
 def start_pipeline(
-    bootstrap: str, topic: str, *extra: str, quiet: bool = False
+    bootstrap: str,
+    topic: str,
+    *extra: str,
+    quiet: bool = False,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
     """Start ``tripline pipeline run fleet_events`` (text pipes unless ``quiet``)."""
     command = [TRIPLINE, "pipeline", "run", "fleet_events", "--bootstrap", bootstrap]
@@ -50,16 +54,18 @@ def start_pipeline(
     return subprocess.Popen(
         [*command, "--topic", topic, *extra],
         cwd=REPO,
-        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **(env or {})},
         stdout=output,
         stderr=output,
         text=True,
     )
 
 
-def start_follower(bootstrap: str, topic: str, *extra: str) -> subprocess.Popen[str]:
+def start_follower(
+    bootstrap: str, topic: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """Start ``tripline pipeline run fleet_events --follow``."""
-    return start_pipeline(bootstrap, topic, "--follow", *extra)
+    return start_pipeline(bootstrap, topic, "--follow", *extra, env=env)
 
 
 def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:

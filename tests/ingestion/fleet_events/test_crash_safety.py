@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 from ingestion.fleet_events.generator import GeneratorOptions, generate
 from tests.ingestion.fleet_events.helpers import query, run_pipeline, start_pipeline
@@ -14,16 +16,38 @@ RAW = "raw_fleet_events"
 KILLS = 6
 
 
-def test_sigkill_at_random_points_then_exactly_the_valid_events(kafka, topic, tripline_env):
+def _wait_for(beat: Path, process: subprocess.Popen[str], timeout: float = 90) -> None:
+    """Until the run's first heartbeat (its batch loop started) or its exit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not beat.exists() and process.poll() is None:
+        time.sleep(0.1)
+
+
+def test_sigkill_at_random_points_then_exactly_the_valid_events(
+    kafka, topic, tripline_env, tmp_path: Path
+):
     reports = [generate(kafka.bootstrap, GeneratorOptions(trips=20_000, seed=21, topic=topic))]
     rng = random.Random(5)
     killed_mid_run = attempts = 0
     while killed_mid_run < KILLS and attempts < 3 * KILLS:
         attempts += 1
-        process = start_pipeline(kafka.bootstrap, topic, "--batch-messages", "2000", quiet=True)
-        # A run needs ~2.5 s to start and ~0.3 s per batch of 2,000: kill anywhere from
-        # start-up on.
-        time.sleep(rng.uniform(2.0, 6.0))
+        beat = tmp_path / f"heartbeat-{attempts}"
+        process = start_pipeline(
+            kafka.bootstrap,
+            topic,
+            "--batch-messages",
+            "2000",
+            quiet=True,
+            env={"TRIPLINE_HEARTBEAT_FILE": str(beat)},
+        )
+        # Every other kill lands in start-up; the others in the batch loop (~0.3 s per batch
+        # of 2,000), timed from the run's first heartbeat so a busy machine's slow start-up
+        # does not turn them all into start-up kills.
+        if attempts % 2:
+            time.sleep(rng.uniform(0.5, 2.5))
+        else:
+            _wait_for(beat, process)
+            time.sleep(rng.uniform(0.0, 3.0))
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             killed_mid_run += 1

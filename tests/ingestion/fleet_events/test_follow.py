@@ -51,7 +51,11 @@ def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
             time.sleep(1.5)
             kafka.restart(down_seconds=3)
             second = wave.result(timeout=120)
-        _wait_committed(kafka.bootstrap, topic, 150)
+        try:
+            _wait_committed(kafka.bootstrap, topic, 150)
+        except AssertionError as error:
+            follower.kill()
+            raise AssertionError(f"{error}: {follower.communicate()[1][-3000:]}") from None
         follower.send_signal(signal.SIGTERM)
         stdout, stderr = follower.communicate(timeout=60)
     finally:
@@ -69,7 +73,9 @@ def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
     assert dead == first.malformed + second.malformed
 
 
-def test_sigterm_at_any_moment_stops_the_follower_after_its_batch(kafka, topic, tripline_env):
+def test_sigterm_at_any_moment_stops_the_follower_after_its_batch(
+    kafka, topic, tripline_env, tmp_path
+):
     """SIGTERM lands in extract, normalize or load (short batches: mostly dlt's steps).
 
     dlt holds SIGTERM during its normalize and load steps and drops it afterwards unless the
@@ -90,9 +96,21 @@ def test_sigterm_at_any_moment_stops_the_follower_after_its_batch(kafka, topic, 
     producer = threading.Thread(target=produce, daemon=True)
     producer.start()
     try:
-        for _ in range(4):
-            follower = start_follower(kafka.bootstrap, topic, "--batch-seconds", "0.2")
-            time.sleep(rng.uniform(4.0, 6.0))  # past start-up, into the batch loop
+        for number in range(4):
+            beat = tmp_path / f"heartbeat-{number}"
+            follower = start_follower(
+                kafka.bootstrap,
+                topic,
+                "--batch-seconds",
+                "0.2",
+                env={"TRIPLINE_HEARTBEAT_FILE": str(beat)},
+            )
+            # Past start-up, into the batch loop: timed from the first heartbeat, so a busy
+            # machine's slow start-up cannot make the signal land before the handler.
+            deadline = time.monotonic() + 90
+            while not beat.exists() and follower.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(rng.uniform(1.0, 4.0))
             follower.send_signal(signal.SIGTERM)
             try:
                 _stdout, stderr = follower.communicate(timeout=30)

@@ -23,12 +23,18 @@ def decoder() -> Iterator[PageDecoder]:
     decoder.close()
 
 
-def _decode(decoder: PageDecoder, payloads: list[bytes | None]) -> DecodedPage:
+def _decode(
+    decoder: PageDecoder,
+    payloads: list[bytes | None],
+    keys: list[bytes | None] | None = None,
+    timestamp_ms: int = 1_700_000_000_000,
+) -> DecodedPage:
     raw = pa.table(
         [
             pa.array([0] * len(payloads), pa.int32()),
             pa.array(range(len(payloads)), pa.int64()),
-            pa.array([1_700_000_000_000] * len(payloads), pa.int64()),
+            pa.array([timestamp_ms] * len(payloads), pa.int64()),
+            pa.array(keys or [None] * len(payloads), pa.binary()),
             pa.array(payloads, pa.binary()),
         ],
         schema=RAW_SCHEMA,
@@ -119,7 +125,6 @@ def test_malformed_events_name_their_reason(decoder: PageDecoder, change, reason
     ("payload", "reason"),
     [
         (b"", "empty message"),
-        (None, "empty message"),
         (b'{"event_id": "a", "ev', "not JSON"),
         (b"[1, 2]", "not a JSON object: array"),
         (b"\xff\xfe", "not JSON: not UTF-8"),
