@@ -32,6 +32,7 @@ test: venv services lint
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict ingestion devservers
 
 ## services: what the tests need beyond PyPI (MariaDB from Debian, Kafka jars from Maven)
 services:

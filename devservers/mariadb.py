@@ -136,7 +136,7 @@ def start_mariadb(
 
 
 def _create_database(server: MariaDbServer) -> None:
-    import pymysql
+    import pymysql  # type: ignore[import-untyped]
 
     deadline = time.monotonic() + 30
     while True:

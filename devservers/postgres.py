@@ -62,7 +62,7 @@ def _run_as() -> tuple[str | None, int | None, int | None]:
         return None, None, None
     import pwd
 
-    from pgserver.utils import ensure_user_exists  # type: ignore[import-untyped]
+    from pgserver.utils import ensure_user_exists
 
     ensure_user_exists("pgserver")
     entry = pwd.getpwnam("pgserver")
@@ -197,7 +197,7 @@ def pgserver_bin(shared: bool = False) -> Path:
     install (bin, lib, share: about 34 MB) is copied once into a folder every user can read,
     ``/var/tmp/tripline-pgserver-<version>``, owned by us and writable by nobody else.
     """
-    import pgserver  # type: ignore[import-untyped]
+    import pgserver
 
     install = Path(pgserver.__file__).parent / "pginstall"
     if not shared or _reachable_by_others(install / "bin" / "postgres"):

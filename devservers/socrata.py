@@ -31,7 +31,7 @@ import functools
 import random
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -263,6 +263,16 @@ def _int(params: Params, name: str, default: int, high: int | None = None) -> in
     return value
 
 
+def _sort_key(column: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    """Sort key of one $order column: missing values first, then typed values."""
+
+    def key(record: dict[str, Any]) -> tuple[int, Any]:
+        value = record.get(column)
+        return (0, 0) if value is None else (1, _typed(column, value))
+
+    return key
+
+
 def _typed(column: str, text: str) -> Any:
     """A value as Socrata compares it: row ids by their number, timestamps as instants."""
     if column == ":id":
@@ -312,10 +322,7 @@ def _order(records: list[dict[str, str]], clause: str) -> list[dict[str, str]]:
         keys.append((_column(parts[0]), len(parts) == 2 and parts[1].upper() == "DESC"))
     ordered = list(records)
     for column, descending in reversed(keys):  # stable sorts, last key first
-        ordered.sort(
-            key=lambda r, c=column: (0, 0) if r.get(c) is None else (1, _typed(c, r[c])),
-            reverse=descending,
-        )
+        ordered.sort(key=_sort_key(column), reverse=descending)
     return ordered
 
 
