@@ -29,7 +29,7 @@ measured as (
 
     select
         trips.*,
-        date_diff('second', trips.pickup_at_local, trips.dropoff_at_local)
+        {{ dbt.datediff('trips.pickup_at_local', 'trips.dropoff_at_local', 'second') }}
         / 60.0 as duration_minutes,
         pickup_zone.location_id is not null as has_known_pickup_zone,
         dropoff_zone.location_id is not null as has_known_dropoff_zone
