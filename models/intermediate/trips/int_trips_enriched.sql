@@ -21,7 +21,7 @@ timed as (
     select
         trips.*,
         cast(trips.pickup_at_local as date) as pickup_date,
-        cast(extract(isodow from trips.pickup_at_local) as integer) as pickup_day_of_week,
+        {{ isodow('trips.pickup_at_local') }} as pickup_day_of_week,
         cast(extract(hour from trips.pickup_at_local) as integer) as pickup_hour
     from trips
 

@@ -29,8 +29,8 @@ measured as (
 
     select
         trips.*,
-        date_diff('second', trips.pickup_at_local, trips.dropoff_at_local)
-        / 60.0 as duration_minutes,
+        {{ dbt.datediff('trips.pickup_at_local', 'trips.dropoff_at_local', 'second') }}
+        / 60.0e0 as duration_minutes,
         pickup_zone.location_id is not null as has_known_pickup_zone,
         dropoff_zone.location_id is not null as has_known_dropoff_zone
     from trips
@@ -47,7 +47,7 @@ with_speed as (
         measured.*,
         case
             when measured.duration_minutes > 0
-                then measured.trip_distance_miles / (measured.duration_minutes / 60.0)
+                then measured.trip_distance_miles / (measured.duration_minutes / 60.0e0)
         end as average_speed_mph
     from measured
 

@@ -65,13 +65,13 @@ final as (
 
     select
         source_file_month,
-        cast(rule_name as varchar) as rule_name,
+        cast(rule_name as {{ dbt.type_string() }}) as rule_name,
         cast(rule_order as integer) as rule_order,
-        cast(excludes_from as varchar) as excludes_from,
+        cast(excludes_from as {{ dbt.type_string() }}) as excludes_from,
         cast(total_rows as bigint) as total_rows,
         cast(failing_rows as bigint) as failing_rows,
         cast(failing_rows as double) / total_rows as share_failing,
-        cast(rule_definition as varchar) as rule_definition
+        cast(rule_definition as {{ dbt.type_string() }}) as rule_definition
     from unpivoted
 
 )

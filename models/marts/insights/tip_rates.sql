@@ -44,7 +44,7 @@ by_hour as (
 
     select
         'pickup_hour' as segment_type,
-        lpad(cast(pickup_hour as varchar), 2, '0') as segment_value,
+        lpad(cast(pickup_hour as {{ dbt.type_string() }}), 2, '0') as segment_value,
         count(*) as trips,
         sum(tip_amount) as tips,
         sum(fare_amount) as fares,
@@ -81,8 +81,8 @@ unioned as (
 final as (
 
     select
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        cast(segment_type as {{ dbt.type_string() }}) as segment_type,
+        cast(segment_value as {{ dbt.type_string() }}) as segment_value,
         cast(trips as bigint) as trips,
         cast(tips as double) as tips,
         cast(fares as double) as fares,

@@ -38,7 +38,9 @@ ranked as (
     select
         pairs.*,
         rank() over (order by pairs.trips desc) as rank_by_trips,
-        rank() over (order by pairs.fare_revenue desc) as rank_by_fare_revenue
+        -- Ranked on the cent: a float sum's last bits depend on the order rows are added in,
+        -- which differs between engines and runs; equal revenues tie.
+        rank() over (order by round(pairs.fare_revenue, 2) desc) as rank_by_fare_revenue
     from pairs
 
 ),

@@ -59,7 +59,7 @@ counted as (
 final as (
 
     select
-        cast(measure_name as varchar) as measure_name,
+        cast(measure_name as {{ dbt.type_string() }}) as measure_name,
         cast(bin_index as integer) as bin_index,
         cast(bin_index * bin_width as double) as bin_lower,
         cast(

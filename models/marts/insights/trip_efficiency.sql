@@ -44,7 +44,7 @@ final as (
             {{ safe_divide('driver_revenue', 'minutes') }} as double
         ) as driver_revenue_per_minute,
         cast({{ safe_divide('fare_revenue', 'miles') }} as double) as fare_revenue_per_mile,
-        cast({{ safe_divide('miles', 'minutes / 60.0') }} as double) as average_speed_mph,
+        cast({{ safe_divide('miles', 'minutes / 60.0e0') }} as double) as average_speed_mph,
         cast(median_speed_mph as double) as median_speed_mph,
         cast(p25_speed_mph as double) as p25_speed_mph,
         cast(p75_speed_mph as double) as p75_speed_mph

@@ -1,15 +1,20 @@
 {#- One row per trip of every service, valid or not, with every validity flag (one per rule
     of the seed trip_validity_rules, one per scope) and the trip's money measures.
     Incremental by dlt load: a run takes every load the table does not hold yet, whatever its
-    id (a late or replayed file has an older id than the newest), and delete+insert on the
-    file's dataset and month (file_kind, source_file_month) replaces a re-loaded file's rows -
-    in any format - instead of adding them, so a new month never rebuilds history and a
-    re-loaded yellow month leaves the green, fhv and fhvhv rows of that month alone. -#}
+    id (a late or replayed file has an older id than the newest), and replaces the rows of
+    each file's dataset and month (file_kind, source_file_month) the new loads bring - a
+    re-loaded month's rows, in any format, replace the old ones instead of adding to them,
+    and a re-loaded yellow month leaves the green, fhv and fhvhv rows of that month alone -
+    so a new month never rebuilds history. DuckDB does it with delete+insert on the pair;
+    Spark (Delta) with insert_overwrite of the table partitioned by the pair in dynamic mode,
+    one Delta commit replacing exactly the partitions the batch holds. -#}
+{%- set on_spark = target.type == 'spark' %}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['file_kind', 'source_file_month'],
+        incremental_strategy='insert_overwrite' if on_spark else 'delete+insert',
+        unique_key=none if on_spark else ['file_kind', 'source_file_month'],
+        partition_by=['file_kind', 'source_file_month'] if on_spark else none,
         on_schema_change='fail',
     )
 }}

@@ -25,7 +25,7 @@ renamed as (
 
     select
         ---------- ids
-        {{ trip_key(raw_columns[:-2] | map('first') | list) }} as trip_id,
+        {{ trip_key(raw_columns[:-2]) }} as trip_id,
         cast(pu_location_id as integer) as pickup_location_id,
         cast(do_location_id as integer) as dropoff_location_id,
 

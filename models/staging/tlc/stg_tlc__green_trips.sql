@@ -44,7 +44,7 @@ renamed as (
 
     select
         ---------- ids
-        {{ trip_key(raw_columns[:-2] | map('first') | list) }} as trip_id,
+        {{ trip_key(raw_columns[:-2]) }} as trip_id,
         cast(vendor_id as integer) as vendor_id,
         cast(ratecode_id as integer) as rate_code_id,
         cast(payment_type as integer) as payment_type_id,

@@ -10,7 +10,7 @@ renamed as (
 
     select
         ---------- ids
-        cast(location_id as integer) as location_id,
+        {{ to_integer('location_id') }} as location_id,
 
         ---------- strings
         borough as borough_name,

@@ -43,11 +43,11 @@ renamed as (
     select
         ---------- ids
         {{ trip_key() }} as trip_id,
-        cast(vendor_id as integer) as vendor_id,
-        cast(ratecode_id as integer) as rate_code_id,
-        cast(payment_type as integer) as payment_type_id,
-        cast(pu_location_id as integer) as pickup_location_id,
-        cast(do_location_id as integer) as dropoff_location_id,
+        {{ to_integer('vendor_id') }} as vendor_id,
+        {{ to_integer('ratecode_id') }} as rate_code_id,
+        {{ to_integer('payment_type') }} as payment_type_id,
+        {{ to_integer('pu_location_id') }} as pickup_location_id,
+        {{ to_integer('do_location_id') }} as dropoff_location_id,
 
         ---------- strings
         _source_file as source_file,
@@ -56,7 +56,7 @@ renamed as (
         do_zone_status as dropoff_zone_status,
 
         ---------- numerics
-        cast(passenger_count as integer) as passenger_count,
+        {{ to_integer('passenger_count') }} as passenger_count,
         cast(trip_distance as double) as trip_distance_miles,
         cast(fare_amount as double) as fare_amount,
         cast(extra as double) as extra_amount,
@@ -80,7 +80,7 @@ renamed as (
         {{ file_month('_source_file') }} as source_file_month,
         cast(tpep_pickup_datetime as timestamp) as pickup_at_local,
         cast(tpep_dropoff_datetime as timestamp) as dropoff_at_local,
-        to_timestamp(cast(_dlt_load_id as double)) as loaded_at
+        {{ epoch_to_timestamp('cast(_dlt_load_id as double)') }} as loaded_at
 
     from source
 
