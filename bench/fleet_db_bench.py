@@ -9,11 +9,14 @@ one after the other:
 * the baseline: ``psql -c "copy fleet.shifts to stdout (format csv)" | python`` with DuckDB
   ``create table … as select * from read_csv('/dev/stdin', columns=…)``, same memory_limit,
   threads and temp_directory as the pipeline;
-* ``tripline pipeline run fleet_db --backend B`` for B in copy, connectorx, pyarrow (all
-  three tables, incremental merge and key reconciliation included: the run a user gets).
+* ``tripline pipeline run fleet_db --backend B`` for B in adbc, copy, connectorx, pyarrow
+  (all three tables, incremental merge and key reconciliation included: the run a user gets).
 
-It samples the peak resident memory of each whole process tree every 20 ms, checks that every
-variant loaded the same rows (count and checksums), and writes ``bench/results/fleet_db.md``.
+It samples the peak resident memory of each whole process tree every 20 ms, counts the CPU
+seconds of the client tree and of the PostgreSQL server's backends for each run (on a shared
+machine CPU seconds vary far less than wall time), notes the load average around each run,
+checks that every variant loaded the same rows (count and checksums), and writes
+``bench/results/fleet_db.md``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import psutil
 
 from devservers.postgres import start_postgres
 from ingestion.core.budget import MIB
@@ -41,7 +46,7 @@ RESULTS = Path("bench/results/fleet_db.md")
 BUDGET = "4GB"
 PYTHON = sys.executable
 TRIPLINE = str(Path(sys.executable).with_name("tripline"))
-BACKENDS = ("copy", "connectorx", "pyarrow")
+BACKENDS = ("adbc", "copy", "connectorx", "pyarrow")
 
 _BASELINE = """
 import sys, duckdb
@@ -71,6 +76,25 @@ class Measured:
     peak_bytes: int
     output: str
     checksum: tuple[object, ...]
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)
+
+
+def _postmaster(port: int) -> psutil.Process:
+    """The server process listening on ``port``: its backends' CPU adds up in its children."""
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if f"port={port}" in cmdline and "postgres" in cmdline and " -D " in cmdline:
+            return process
+    raise SystemExit(f"bench: no PostgreSQL server on port {port}")
+
+
+def _cpu(server: psutil.Process) -> tuple[float, float]:
+    """CPU seconds so far of this process's waited-for children, and of the server's."""
+    own = resource.getrusage(resource.RUSAGE_CHILDREN)
+    times = server.cpu_times()
+    return own.ru_utime + own.ru_stime, times.children_user + times.children_system
 
 
 def _env(db_dir: Path, dsn: str) -> dict[str, str]:
@@ -134,9 +158,12 @@ def main() -> None:
         started = time.perf_counter()
         report = generate(server.dsn, drivers=args.drivers, seed=2024, shifts=args.shifts)
         print(f"bench: {report.line()} in {time.perf_counter() - started:.0f} s", flush=True)
+        postmaster = _postmaster(server.port)
         for round_ in range(args.repeat):
             for variant in ("baseline", *backends):
                 db_dir = WORK / f"db_{variant}"
+                load_before = os.getloadavg()[0]
+                client_before, server_before = _cpu(postmaster)
                 if variant == "baseline":
                     measured = _baseline(server.port, server.password, db_dir, server.dsn)
                 else:
@@ -144,10 +171,16 @@ def main() -> None:
                         [TRIPLINE, "pipeline", "run", "fleet_db", "--backend", variant],
                         _env(db_dir, server.dsn),
                     )
+                client_after, server_after = _cpu(postmaster)
+                measured.client_cpu = client_after - client_before
+                measured.server_cpu = server_after - server_before
+                measured.load = (load_before, os.getloadavg()[0])
                 results.setdefault(variant, []).append(measured)
                 print(
                     f"bench: round {round_ + 1} {variant}: {measured.seconds:.1f} s, "
-                    f"peak {measured.peak_bytes / MIB:,.0f} MB, checksum {measured.checksum}",
+                    f"CPU {measured.client_cpu:.1f} s client + {measured.server_cpu:.1f} s "
+                    f"server, peak {measured.peak_bytes / MIB:,.0f} MB, load "
+                    f"{load_before:.1f}-{measured.load[1]:.1f}, checksum {measured.checksum}",
                     flush=True,
                 )
         incremental = _incremental(server.dsn)
@@ -208,9 +241,11 @@ def _write(
         f"Load average at the end: {os.getloadavg()[0]:.1f} (other work shared the 2 cores; "
         "compare variants within this table, not across runs).",
         "",
-        "| Variant | Wall s | Shifts rows/s | Peak MB | Throughput vs baseline |",
-        "|---|---|---|---|---|",
+        "| Variant | Wall s | Shifts rows/s | Peak MB | Throughput vs baseline | "
+        "CPU s client + server | CPU vs baseline | Load during runs |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    base_cpu = statistics.median(m.client_cpu + m.server_cpu for m in results["baseline"])
     for variant, runs in results.items():
         seconds = median_seconds(variant)
         peak = max(m.peak_bytes for m in runs) / MIB
@@ -219,9 +254,14 @@ def _write(
             if variant == "baseline"
             else f"tripline pipeline run fleet_db --backend {variant}"
         )
+        client = statistics.median(m.client_cpu for m in runs)
+        server = statistics.median(m.server_cpu for m in runs)
+        total = statistics.median(m.client_cpu + m.server_cpu for m in runs)
+        loads = [x for m in runs for x in m.load]
         lines.append(
             f"| {label} | {seconds:.1f} | {rows / seconds:,.0f} | {peak:,.0f} | "
-            f"{base / seconds:.2f} |"
+            f"{base / seconds:.2f} | {client:.1f} + {server:.1f} | {base_cpu / total:.2f} | "
+            f"{min(loads):.1f}-{max(loads):.1f} |"
         )
     lines += [
         "",

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import dlt
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 from dlt.common.configuration.specs import ConnectionStringCredentials
@@ -21,6 +22,7 @@ from dlt.extract.resource import DltResource
 from dlt.sources.sql_database import sql_database
 from sqlalchemy.dialects import mysql
 
+from ingestion.fleet_db.adbc_loader import PostgresAdbcLoader
 from ingestion.fleet_db.copy_loader import PostgresCopyLoader
 from ingestion.fleet_db.cursor import read_up_to
 from ingestion.fleet_db.helpers import connectorx_url, create_engine, parse_dsn
@@ -77,9 +79,22 @@ def _with_tripline_columns(item: Any) -> Any:
         load_id = dlt.current.load_package_state()["load_id"]
         item = item.append_column(
             pa.field("_dlt_load_id", pa.string(), nullable=False),
-            pa.array([load_id], pa.string()).take(pa.array([0] * item.num_rows, pa.int32())),
+            _constant_column(load_id, item.num_rows),
         )
     return item
+
+
+_CONSTANTS: dict[str, pa.Array] = {}
+
+
+def _constant_column(value: str, rows: int) -> pa.Array:
+    """``rows`` copies of ``value``: a slice of one array built per value, not one per chunk."""
+    built = _CONSTANTS.get(value)
+    if built is None or len(built) < rows:
+        built = pa.array([value], pa.string()).take(pa.array(np.zeros(rows, np.int32)))
+        _CONSTANTS.clear()  # one load id at a time: the previous run's array can go
+        _CONSTANTS[value] = built
+    return built.slice(0, rows)
 
 
 @dlt.source(name="fleet_db", max_table_nesting=0)
@@ -96,7 +111,8 @@ def fleet_db(
     Args:
         credentials: the DSN (``postgresql://``, ``mysql://``, ``sqlite:///``), from
             ``TRIPLINE_FLEET_DB_DSN`` or ``sources.fleet_db.credentials`` in dlt secrets.
-        backend: ``copy`` (PostgreSQL ``COPY … TO STDOUT`` into Arrow), ``pyarrow`` or
+        backend: ``adbc`` (PostgreSQL's binary ``COPY`` decoded by ADBC), ``copy``
+            (PostgreSQL ``COPY … TO STDOUT`` as CSV parsed by Arrow), ``pyarrow`` or
             ``connectorx``.
         chunk_sizes: rows per chunk per table (from the memory budget).
         tables: which tables to load.
@@ -117,7 +133,8 @@ def fleet_db(
     engine = create_engine(parse_dsn(dsn))
     names = list(tables)
     sizes = chunk_sizes or {}
-    loader_class = PostgresCopyLoader if backend == "copy" else None
+    loaders = {"copy": PostgresCopyLoader, "adbc": PostgresAdbcLoader}
+    loader_class = loaders.get(backend)
     backend_kwargs: dict[str, Any] = {}
     if backend == "connectorx":
         # connectorx takes a URL without the SQLAlchemy driver; TLS settings stay in it.
@@ -129,7 +146,7 @@ def fleet_db(
             schema=schema_for(engine),
             table_names=[name],
             chunk_size=sizes.get(name, 50_000),
-            backend="pyarrow" if backend == "copy" else backend,  # type: ignore[arg-type]
+            backend="pyarrow" if backend in loaders else backend,  # type: ignore[arg-type]
             reflection_level="full_with_precision",
             type_adapter_callback=adapt_type,
             table_adapter_callback=json_as_text,

@@ -5,6 +5,10 @@ through PostgreSQL's COPY protocol as CSV and parses the stream with Arrow's mul
 reader into typed record batches of about ``chunk_size`` rows. The server streams, a pipe of a
 few MB sits between the reading thread and Arrow, so memory stays at one chunk however large
 the table.
+
+Each chunk carries the source's NOT NULL constraints in its Arrow schema (checked by the cast
+that sets them): dlt's incremental step then skips its search for rows with no cursor value,
+which copies every chunk twice (``filter`` of the rows with and without one).
 """
 
 from __future__ import annotations
@@ -71,10 +75,10 @@ class PostgresCopyLoader(BaseTableLoader):
                     pending.append(batch)
                     rows += batch.num_rows
                     if rows >= self.chunk_size:
-                        yield pa.Table.from_batches(pending, schema=reader.schema)
+                        yield with_constraints(pa.Table.from_batches(pending), schema)
                         pending, rows = [], 0
                 if rows:
-                    yield pa.Table.from_batches(pending, schema=reader.schema)
+                    yield with_constraints(pa.Table.from_batches(pending), schema)
         except pa.ArrowInvalid as exc:
             parse_error = exc  # judged once the COPY has ended: its failure comes first
         else:
@@ -98,5 +102,18 @@ class PostgresCopyLoader(BaseTableLoader):
                 arrow_type = pa.timestamp("us", tz="UTC")
             else:
                 arrow_type = get_py_arrow_datatype(hint, _CAPS, "UTC")
-            fields.append(pa.field(column.name, arrow_type))
+            fields.append(pa.field(column.name, arrow_type, nullable=bool(column.nullable)))
         return pa.schema(fields)
+
+
+def with_constraints(chunk: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``chunk`` with the NOT NULL fields of ``schema``; as parsed if a null contradicts one.
+
+    Arrow checks the nulls while it casts (no copy: the types are the same). A null where the
+    source declares none cannot come from PostgreSQL; should it, the chunk goes on as parsed
+    and dlt's own checks (a missing cursor value fails the run) judge it as before.
+    """
+    try:
+        return chunk.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return chunk

@@ -166,14 +166,14 @@ def connectorx_url(url: URL) -> str:
     if mode == "verify-full":
         raise ConfigurationError(
             "--backend connectorx cannot verify the server's host name (sslmode=verify-full): "
-            "use --backend copy (the default), or sslmode=require with sslrootcert= to accept "
+            "use --backend adbc (the default), or sslmode=require with sslrootcert= to accept "
             "a check of the CA only"
         )
     if mode == "verify-ca":
         if not _query_value(url, "sslrootcert"):
             raise ConfigurationError(
                 "--backend connectorx needs sslrootcert=<CA file> in the DSN to verify the CA "
-                "(sslmode=verify-ca); or use --backend copy"
+                "(sslmode=verify-ca); or use --backend adbc"
             )
         url = url.update_query_dict({"sslmode": "require"})
     plain = url.set(drivername=url.get_backend_name())

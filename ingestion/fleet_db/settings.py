@@ -35,7 +35,7 @@ MAX_HARD_DELETE_SHARE = 0.5
 CURSOR_LAG_ENV = "TRIPLINE_FLEET_DB_CURSOR_LAG_SECONDS"
 DEFAULT_CURSOR_LAG_SECONDS = 300
 
-BACKENDS = ("copy", "pyarrow", "connectorx")
+BACKENDS = ("adbc", "copy", "pyarrow", "connectorx")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ TABLE_NAMES = tuple(table.name for table in TABLES)
 
 # What one value costs in memory while a chunk is being built: Python objects (a tuple slot, a
 # boxed int/str/datetime) for the row-by-row backends, Arrow buffers for the columnar ones.
-BYTES_PER_VALUE = {"pyarrow": 96, "connectorx": 16, "copy": 16}
+BYTES_PER_VALUE = {"pyarrow": 96, "connectorx": 16, "copy": 16, "adbc": 16}
 
 
 def table(name: str) -> FleetTable:

@@ -41,7 +41,10 @@ measured as (
 
 ),
 
-with_speed as (
+-- Read three times below (refunds, charges, matched): not materialized, so DuckDB does not
+-- write every trip to a temporary result and read it back (on 6.25 M trips that spilled
+-- 611 MB and took two thirds of fct_trips' build, bench/results/dbt.md).
+with_speed as not materialized (
 
     select
         measured.*,

@@ -49,7 +49,7 @@ def test_load_mutate_rerun_on_postgres_keeps_secrets_out(
 
     first = run_tripline("--debug", "pipeline", "run", "fleet_db", env=env, check=True)
     outputs += [first.stdout, first.stderr]
-    assert "backend copy" in first.stdout
+    assert "backend adbc" in first.stdout
     assert _rows_loaded(first.stdout) == 200 + 160 + 200 * 65
     _assert_in_sync(pg_dsn, tripline_env)
 
@@ -114,7 +114,7 @@ def test_wrong_password_is_one_line_without_the_secret(
 def _terminate_copy(admin_url: str, database: str, done: threading.Event) -> list[int]:
     """Terminate the backend running the shifts COPY as soon as it shows up.
 
-    Both backends read through COPY: ours as CSV, connectorx as binary.
+    Every backend reads through COPY: ``copy`` as CSV, ``adbc`` and connectorx as binary.
     """
     killed: list[int] = []
     connection = psycopg2.connect(admin_url)
@@ -138,7 +138,7 @@ def _terminate_copy(admin_url: str, database: str, done: threading.Event) -> lis
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["copy", "connectorx"])
+@pytest.mark.parametrize("backend", ["adbc", "copy", "connectorx"])
 def test_lost_connection_then_resume_without_gap_or_duplicates(
     backend: str, postgres: PostgresServer, pg_dsn: str, tripline_env: Settings
 ) -> None:
@@ -170,7 +170,7 @@ def test_lost_connection_then_resume_without_gap_or_duplicates(
     assert killed, "the COPY of fleet.shifts was never seen"
     assert broken.returncode == 3, broken.stdout + broken.stderr
     message = broken.stderr.strip().splitlines()[-1]
-    if backend == "copy":
+    if backend in ("adbc", "copy"):
         assert "lost the connection to the fleet database" in message
         assert "run again to resume" in message
     else:  # connectorx panics in Rust (its backtrace is on stderr too); still one last line

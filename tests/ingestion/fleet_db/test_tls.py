@@ -97,7 +97,7 @@ def test_verify_full_passes_with_the_right_ca_and_fails_with_another(
     generate(good, drivers=20, seed=4)
     code, stdout, last = _run(good)
     assert code == 0, last
-    assert "backend copy" in stdout
+    assert "backend adbc" in stdout
     _in_sync(good, tripline_env)
     engine = create_engine(parse_dsn(good))
     try:
@@ -133,7 +133,7 @@ def test_connectorx_keeps_the_dsns_tls_settings(
         _dsn(tls_postgres, pki, database, pki.ca, "verify-full"), "--backend", "connectorx"
     )
     assert code == 2
-    assert "--backend copy" in last and "verify-full" in last
+    assert "--backend adbc" in last and "verify-full" in last
 
 
 def test_a_dsn_off_this_machine_without_tls_is_refused_in_one_line(
