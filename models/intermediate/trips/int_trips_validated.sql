@@ -41,10 +41,10 @@ measured as (
 
 ),
 
--- Read three times below (refunds, charges, matched): not materialized, so DuckDB does not
+-- Read three times below (refunds, charges, matched): inlined (cte_inlined), so DuckDB does not
 -- write every trip to a temporary result and read it back (on 6.25 M trips that spilled
 -- 611 MB and took two thirds of fct_trips' build, bench/results/dbt.md).
-with_speed as not materialized (
+with_speed as {{ cte_inlined() }} (
 
     select
         measured.*,
