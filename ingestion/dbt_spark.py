@@ -12,9 +12,13 @@ dbt talks to Spark over ``thrift`` or ``odbc`` instead and none of this applies.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
+
+import fsspec
+from deltalake import DeltaTable
 
 from ingestion.core.errors import ConfigurationError
 from ingestion.dbt_runner import DbtError, dbt_command, dbt_project_dir, first_problem
@@ -36,11 +40,28 @@ def delta_jars(project: Path) -> list[Path]:
     return jars
 
 
+def lake_tables(lake_url: str) -> dict[str, list[str]]:
+    """Each Delta table of the lake (``<dataset>.<table>``) with its column names.
+
+    Spark reads sources by path, so dbt cannot ask a catalog whether a service was ever
+    loaded; macro optional_source reads this map (``TRIPLINE_LAKE_TABLES``) instead.
+    """
+    filesystem, root = fsspec.core.url_to_fs(lake_url)
+    tables: dict[str, list[str]] = {}
+    for log in sorted(filesystem.glob(f"{root.rstrip('/')}/*/*/_delta_log")):
+        table_path = str(log).rsplit("/", 1)[0]
+        dataset, table = table_path.rsplit("/", 2)[-2:]
+        uri = lake_url.rstrip("/") + "/" + dataset + "/" + table
+        tables[f"{dataset}.{table}"] = [f.name for f in DeltaTable(uri).schema().fields]
+    return tables
+
+
 def spark_environment(lake_url: str, spark_dir: Path, project: Path) -> dict[str, str]:
     """The caller's environment plus what the ``spark`` target reads from it."""
     return {
         **os.environ,
         "TRIPLINE_LAKE_URL": lake_url,
+        "TRIPLINE_LAKE_TABLES": json.dumps(lake_tables(lake_url)),
         "TRIPLINE_SPARK_DIR": str(spark_dir.resolve()),
         "TRIPLINE_SPARK_JARS": ",".join(str(jar) for jar in delta_jars(project)),
         # Spark binds the loopback, never the host's own address (no traffic off 127.0.0.1).

@@ -8,7 +8,19 @@
     {%- set declared = source(source_name, table_name) -%}
     {%- set relation = none -%}
     {%- set present = [] -%}
-    {%- if execute -%}
+    {%- if execute and target.type == 'spark' -%}
+        {#- Spark reads the lake by path: which tables and columns it holds comes from
+            TRIPLINE_LAKE_TABLES, set by ingestion.dbt_spark.lake_tables. -#}
+        {%- set lake = fromjson(env_var('TRIPLINE_LAKE_TABLES', '{}')) -%}
+        {%- set raw = builtins.source(source_name, table_name) -%}
+        {%- set key = raw.schema ~ '.' ~ raw.identifier -%}
+        {%- if key in lake -%}
+            {%- set relation = declared -%}
+            {%- for name in lake[key] -%}
+                {%- do present.append(name | lower) -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- elif execute -%}
         {%- set relation = adapter.get_relation(
             database=declared.database, schema=declared.schema, identifier=declared.identifier
         ) -%}
