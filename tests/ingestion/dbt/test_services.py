@@ -88,10 +88,11 @@ def services_project(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     run_trips(settings, str(tlc_dir))
     with duckdb.connect(str(settings.duckdb_path)) as con:
         _write_fhv(con, tlc_dir)
-        # Green gains the coordinate-era columns (the loader adds them for old eras).
+        # Green's zone status as a coordinate-era file leaves it (modern files load it null).
         con.execute(
-            "alter table raw_tlc.green_trips add column pu_zone_status varchar default 'zone'"
+            "alter table raw_tlc.green_trips add column if not exists pu_zone_status varchar"
         )
+        con.execute("update raw_tlc.green_trips set pu_zone_status = 'zone'")
     project = BuiltProject(
         settings, tlc_dir, root / "target", json.loads((tlc_dir / MANIFEST_FILE).read_text())
     )
