@@ -266,6 +266,10 @@ def ensure_topic(config: dict[str, Any], topic: str, partitions: int) -> None:
         time.sleep(0.2)
 
 
+# How long a message may wait for a broker that is away (librdkafka's own default).
+DELIVERY_TIMEOUT_S = 300.0
+
+
 class _Sender:
     """A producer that keeps to a message rate and counts what it sent."""
 
@@ -278,6 +282,7 @@ class _Sender:
                 "batch.num.messages": 10_000,
                 "queue.buffering.max.messages": 200_000,
                 "enable.idempotence": False,
+                "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
             }
         )
         self.topic, self.rate = topic, rate
@@ -305,7 +310,9 @@ class _Sender:
                 time.sleep(ahead)
 
     def close(self) -> None:
-        remaining = self.producer.flush(120)
+        # librdkafka reports every message by message.timeout.ms, delivered or failed, so
+        # flushing a little longer than that waits out a broker restart without hanging.
+        remaining = self.producer.flush(DELIVERY_TIMEOUT_S + 15)
         if remaining or self.errors:
             raise SourceError(
                 f"Kafka producer: {remaining} undelivered, {len(self.errors)} failed "

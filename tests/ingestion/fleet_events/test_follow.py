@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from ingestion.core.settings import Settings
-from ingestion.fleet_events.generator import GeneratorOptions, generate
+from ingestion.fleet_events.generator import DELIVERY_TIMEOUT_S, GeneratorOptions, generate
 from tests.ingestion.fleet_events.helpers import (
     committed_offsets,
     high_watermarks,
@@ -67,7 +67,7 @@ def test_broker_restart_during_follow_loses_nothing(kafka, topic, tripline_env):
             )
             time.sleep(1.5)
             kafka.restart(down_seconds=3)
-            second = wave.result(timeout=120)
+            second = wave.result(timeout=DELIVERY_TIMEOUT_S + 60)
         # The warehouse is the truth: wait for its rows, not for the group's commits, which
         # only mirror the stored offsets (a commit refused while the coordinator reloads
         # after the restart is not made again until the next batch with messages).
