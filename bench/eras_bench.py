@@ -7,11 +7,12 @@ no location ids), written once into bench/work/eras/. Each run is a fresh
 ``tripline``-equivalent process (``run_trips`` into an empty DuckDB file at the 4 GB budget's
 settings) whose whole process tree's peak memory is sampled (``PeakTreeMemory``):
 
-* ``zones``: as shipped — the file is parsed into Parquet parts by Tripline's own DuckDB, with
-  ``tlc_zone(lon, lat)`` (the Arrow UDF of ``zone_points.register_duckdb``) once per point
-  and the status from ``tlc_zone_reason``, then loaded;
-* ``no zones``: the same route and file with the zone step taken out (the zone columns stay
-  NULL): what the lookup costs is the difference.
+* ``zones``: as shipped — the file is parsed by Tripline's own DuckDB, streamed out as Arrow
+  batches whose zone columns ``zone_columns.zoned`` fills with ``locate()``, scanned back and
+  written as Parquet parts, then loaded;
+* ``no zones``: the same route and file with the zone step taken out (no Arrow hop: the parse
+  is written straight to the parts, the zone columns stay NULL): what the zones cost, the
+  hop included, is the difference.
 
 The two alternate (zones, no zones, zones, …) so both see the same load on the shared
 2-core machine; medians of ``--runs`` pairs, with the load average next to each run.
@@ -41,11 +42,11 @@ RESULTS = Path(__file__).parent / "results" / "eras.md"
 def _child(mode: str, source: str) -> None:
     """One load, in this process: prints seconds and rows as JSON."""
     from ingestion.core.settings import load_settings
-    from ingestion.trips import projection
+    from ingestion.trips import reader
     from ingestion.trips.pipeline import run_trips
 
     if mode == "nozones":
-        projection._with_zones = lambda mapping, select: select
+        reader._zone_columns = lambda mapping: []
     started = time.perf_counter()
     summary, outcomes = run_trips(load_settings(), source)
     if summary.failed_inputs:
