@@ -254,7 +254,7 @@ def quarantine(
             structural = _write_structural_rejects(con, source_name, out_dir)
         good = _count_parts(con, out_dir / GOOD_PARTS)
         bad = _count_parts(con, out_dir / BAD_PARTS)
-    except duckdb.Error as exc:
+    except (duckdb.Error, StreamedParseError) as exc:
         raise _read_error(source_name, exc) from exc
     finally:
         con.close()
@@ -268,6 +268,11 @@ def _zone_columns(mapping: ColumnMap) -> ZoneColumns:
 
 
 _ZONED = "_tripline_zoned"
+
+
+class StreamedParseError(Exception):
+    """The parse of a file failed while its Arrow batches streamed through the zone step
+    (Arrow hands DuckDB's error on as an ``OSError``); the message is the parse's own."""
 
 
 def _write_parts(
@@ -289,9 +294,14 @@ def _write_parts(
         return
     batches = con.sql(select).to_arrow_reader(batch_rows(settings))
     writer = con.cursor()  # the parse's connection is busy streaming
+    failures: list[BaseException] = []
     try:
-        writer.register(_ZONED, zoned(batches, zones))
+        writer.register(_ZONED, zoned(batches, zones, failures))
         writer.execute(copy.format(rows=_ZONED))
+    except duckdb.Error:
+        if failures:  # the parse failed: its own error, not the scan's wrapping of it
+            raise StreamedParseError(str(failures[0])) from failures[0]
+        raise
     finally:
         writer.close()
         batches.close()

@@ -54,12 +54,23 @@ def with_zones(batch: pa.RecordBatch, zones: ZoneColumns) -> pa.RecordBatch:
     return batch
 
 
-def zoned(reader: pa.RecordBatchReader, zones: ZoneColumns) -> pa.RecordBatchReader:
-    """``reader``'s batches with their zone columns filled, one batch at a time."""
+def zoned(
+    reader: pa.RecordBatchReader, zones: ZoneColumns, failures: list[BaseException]
+) -> pa.RecordBatchReader:
+    """``reader``'s batches with their zone columns filled, one batch at a time.
+
+    An error while reading ``reader`` (the parse itself) is appended to ``failures`` before
+    it propagates: the scan that consumes the result reports it wrapped in its own message,
+    a traceback included, and the caller raises the original instead.
+    """
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            if batch.num_rows:
-                yield with_zones(batch, zones)
+        try:
+            for batch in reader:
+                if batch.num_rows:
+                    yield with_zones(batch, zones)
+        except BaseException as exc:
+            failures.append(exc)
+            raise
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches())

@@ -467,3 +467,27 @@ def test_a_failed_load_of_parsed_files_is_undone_and_they_load_one_by_one(
     held = {**contents(settings.duckdb_path, "yellow_trips").per_file(),
             **contents(settings.duckdb_path, "green_trips").per_file()}  # fmt: skip
     assert held == file_counts(folder)
+
+
+def test_a_coordinate_file_that_breaks_mid_parse_fails_in_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    """The parse of a coordinate-era file streams through the zone step: an error in the
+    middle of the file is the parse's own error, not the stream's wrapping of it."""
+    from ingestion.core.errors import SourceError
+    from ingestion.trips.reader import quarantine
+    from ingestion.trips.schema import require_kind
+
+    generate(tmp_path, [Month(2015, 6)], 300_000, "parquet", seed=1, kinds=("yellow",),
+             era="archive")  # fmt: skip
+    path = tmp_path / "yellow_tripdata_2015-06.parquet"
+    pq.write_table(pq.read_table(path), path, row_group_size=50_000, compression="none")
+    data = path.read_bytes()
+    middle = len(data) // 2
+    path.write_bytes(data[:middle] + b"\xff" * 4_000 + data[middle + 4_000 :])
+    settings = load_settings()
+    with pytest.raises(SourceError) as failure:
+        quarantine(path, require_kind(path.name), path.name, tmp_path / "parts", settings)
+    message = str(failure.value)
+    assert message.startswith(f"cannot read {path.name}: ")
+    assert "\n" not in message and "Traceback" not in message and "_tripline" not in message
