@@ -8,8 +8,10 @@ A run, under the warehouse lease (on the lake: this pipeline's lease; ``docs/lak
 3. takes every file whose (service, month) is not claimed with the same fingerprint, in
    batches (``ingestion.trips.loads``): while one batch loads, the next one is downloaded and
    counted (its files' own row counts);
-4. loads a batch strictly in one dlt load; a batch that fails is undone and its files load
-   one by one, strict or through the quarantine;
+4. loads a batch strictly in one dlt load, and its files that load only through the
+   quarantine (coordinate eras, trailing fields) parsed into parts and loaded in one more;
+   a batch that fails is undone and its files load one by one, strict or through the
+   quarantine;
 5. checks what landed against each file's own count — a mismatch retracts the load — and only
    then deletes the rows of the versions it replaces.
 """
