@@ -6,8 +6,10 @@ job per file and the claims of all of them. A batch is all or nothing. When it f
 some file does not parse strictly, or what landed differs from what was read — it is undone
 and its files load one by one: strict, else through the quarantine, each checked alone.
 
-A file of the coordinate years (its zones are found by a Python function the warehouse's
-connection does not have) or with trailing fields takes the quarantine route straight away.
+A file of the coordinate years (its zones are found in Python, over Arrow batches of
+Tripline's own parse) or with trailing fields takes the quarantine route straight away: the
+files of a batch are each parsed into Parquet parts and their parts load in one dlt load
+(:func:`load_staged_batch`); when that load fails, they load one by one.
 
 Every load is checked before it counts: rows and rejects under its load id must equal what
 was read from each file (``ingestion.trips.claims``), else the load is retracted. Only
@@ -197,9 +199,9 @@ def load_file(pipeline: dlt.Pipeline, item: Staged, settings: Settings) -> FileO
     return outcome
 
 
-def _quarantined(
-    pipeline: dlt.Pipeline, item: Staged, settings: Settings, outcome: FileOutcome
-) -> None:
+def _parse(item: Staged, settings: Settings) -> tuple[Path, FileLoad, int, int]:
+    """Parse ``item`` into parts under a work folder of its own; the folder, its load, and
+    its good and rejected counts, which must add up to the file's own count."""
     work_dir = settings.temp_directory / "trips" / f"{item.file.name}.{os.getpid()}"
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -210,12 +212,55 @@ def _quarantined(
                 f"{item.file.name}: the file has {item.rows:,} rows but DuckDB read "
                 f"{parsed.rows_good:,} and rejected {parsed.rows_rejected:,}; nothing loaded"
             )
-        claim = item.claim(QUARANTINE, parsed.rows_good, parsed.rows_rejected)
-        known = {c.name for c in item.file.kind.schema.columns} | {SOURCE_FILE_COLUMN}
-        extras = tuple(c for c in good_rows_columns(parsed) if c not in known)
-        load = FileLoad((claim,), good_rows_sql(parsed), rejects_sql(parsed), extras)
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    claim = item.claim(QUARANTINE, parsed.rows_good, parsed.rows_rejected)
+    known = {c.name for c in item.file.kind.schema.columns} | {SOURCE_FILE_COLUMN}
+    extras = tuple(c for c in good_rows_columns(parsed) if c not in known)
+    load = FileLoad((claim,), good_rows_sql(parsed), rejects_sql(parsed), extras)
+    return work_dir, load, parsed.rows_good, parsed.rows_rejected
+
+
+def _quarantined(
+    pipeline: dlt.Pipeline, item: Staged, settings: Settings, outcome: FileOutcome
+) -> None:
+    work_dir, load, good, rejected = _parse(item, settings)
+    try:
         outcome.load_id = run_load(pipeline, [load])
         outcome.route = QUARANTINE
-        outcome.rows_loaded, outcome.rows_rejected = parsed.rows_good, parsed.rows_rejected
+        outcome.rows_loaded, outcome.rows_rejected = good, rejected
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def load_staged_batch(
+    pipeline: dlt.Pipeline, batch: Sequence[Staged], settings: Settings
+) -> list[FileOutcome]:
+    """Parse every file of ``batch`` (files that load only through the quarantine route)
+    into its parts, then load all the parts in one dlt load, checked per file as any load;
+    raise (having undone the load) when any file fails. The parts of the whole batch sit
+    on the temp disk together until the load is done."""
+    started = time.perf_counter()
+    parsed: list[tuple[Path, FileLoad, int, int]] = []
+    try:
+        for item in batch:
+            parsed.append(_parse(item, settings))
+        try:
+            with dlt_muted():  # a failure here is handled: the files load one by one
+                load_id = run_load(pipeline, [load for _, load, _, _ in parsed])
+        except Exception as exc:
+            if _is_destination_failure(exc):
+                raise DestinationError(describe_failure(exc)) from exc
+            raise
+    finally:
+        for work_dir, *_ in parsed:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    _check_unchanged(pipeline, batch, load_id)
+    seconds = (time.perf_counter() - started) / len(batch)
+    outcomes = []
+    for item, (_, _, good, rejected) in zip(batch, parsed, strict=True):
+        outcome = FileOutcome(item.file, QUARANTINE, item.rows, good, rejected, seconds, load_id)
+        _replace(pipeline, item, outcome)
+        outcomes.append(outcome)
+    return outcomes

@@ -8,8 +8,10 @@ A run, under the warehouse lease (on the lake: this pipeline's lease; ``docs/lak
 3. takes every file whose (service, month) is not claimed with the same fingerprint, in
    batches (``ingestion.trips.loads``): while one batch loads, the next one is downloaded and
    counted (its files' own row counts);
-4. loads a batch strictly in one dlt load; a batch that fails is undone and its files load
-   one by one, strict or through the quarantine;
+4. loads a batch strictly in one dlt load, and its files that load only through the
+   quarantine (coordinate eras, trailing fields) parsed into parts and loaded in one more;
+   a batch that fails is undone and its files load one by one, strict or through the
+   quarantine;
 5. checks what landed against each file's own count — a mismatch retracts the load — and only
    then deletes the rows of the versions it replaces.
 """
@@ -35,7 +37,7 @@ from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
 from ingestion.trips.claims import FileClaim, check_claims, read_claims
 from ingestion.trips.files import SourceFile, discover, stage
-from ingestion.trips.loads import FileOutcome, Staged, load_batch, load_file
+from ingestion.trips.loads import FileOutcome, Staged, load_batch, load_file, load_staged_batch
 from ingestion.trips.months import Month
 from ingestion.trips.reader import file_row_count, needs_staging
 from ingestion.trips.source import tlc_reset
@@ -236,9 +238,20 @@ def _load_prepared(
         if done is not None:
             for outcome in done:
                 _loaded(summary, outcomes, labels[outcome.file.name], outcome)
+        alone = [item for item in staged if item.staged_only]
+        try:
+            parsed = _load_parsed_together(pipeline, alone, settings)
+        except DestinationError as exc:
+            rest = alone if done is not None else staged
+            _give_up(pipeline, rest, summary, outcomes, labels, exc)
+            return True
+        for outcome in parsed or []:
+            _loaded(summary, outcomes, labels[outcome.file.name], outcome)
         for position, item in enumerate(staged):
             if done is not None and not item.staged_only:
                 continue  # loaded in the batch
+            if parsed is not None and item.staged_only:
+                continue  # loaded in the batch of parsed files
             try:
                 outcome = load_file(pipeline, item, settings)
             except Exception as exc:
@@ -255,6 +268,27 @@ def _load_prepared(
         for item in staged:
             if item.file.is_remote:
                 item.local.unlink(missing_ok=True)
+
+
+def _load_parsed_together(
+    pipeline: dlt.Pipeline, alone: list[Staged], settings: Settings
+) -> list[FileOutcome] | None:
+    """The files that load only through the quarantine route, in one dlt load when there
+    are several; ``None`` when they must load one by one (one file, or the load failed)."""
+    if len(alone) < 2:
+        return None
+    try:
+        return load_staged_batch(pipeline, alone, settings)
+    except DestinationError:
+        raise
+    except Exception as exc:
+        log.info(
+            "  the %d parsed files did not load as one (%s); loading them one by one",
+            len(alone),
+            describe_failure(exc),
+        )
+        recover_interrupted(pipeline, after_failure=True)
+        return None
 
 
 def _give_up(

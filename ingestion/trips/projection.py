@@ -32,14 +32,11 @@ from ingestion.trips.schema import (
     TableSchema,
     snake_case,
 )
-from ingestion.trips.zone_points import STATUS_NAMES
 
 REASON = "_tripline_reason"
 RAW_LINE = "_tripline_raw_line"
 ROW_NUMBER = "_tripline_row"
 BYTE_POSITION = "_tripline_byte_position"
-# The DuckDB functions of ``zone_points.register_duckdb`` a zone-deriving SELECT calls.
-ZONE_FUNCTION = "tlc_zone"
 # DOUBLE holds every integer exactly up to 2^53.
 _EXACT_LIMIT = "9007199254740992"
 _INTEGER_TYPES = {
@@ -168,9 +165,10 @@ class ColumnMap:
     @property
     def needs_staging(self) -> bool:
         """Whether the file must be parsed into parts by Tripline's own DuckDB (the
-        quarantine route): its zones come from a Python function, or its rows end in
-        fields the header does not name. The strict SELECT runs inside the warehouse's
-        connection, where neither can be done."""
+        quarantine route): its zones are found in Python over Arrow batches of the parse
+        (``ingestion.trips.zone_columns``), or its rows end in fields the header does not
+        name. The strict SELECT runs inside the warehouse's connection, where neither can be
+        done."""
         return bool(self.derived_zones or self.trailing)
 
 
@@ -293,7 +291,10 @@ def strict_select(mapping: ColumnMap, file_name: str, reader: str) -> str:
 def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_number: str) -> str:
     """A SELECT over ``reader`` that keeps every row: its values, ``_tripline_reason`` (NULL
     when the row is good) and, for a bad row, the row as text and its number
-    (``row_number``, an SQL expression over ``src``, or ``null`` when rows have none)."""
+    (``row_number``, an SQL expression over ``src``, or ``null`` when rows have none).
+
+    The zone columns of a coordinate-era file are NULL here: ``zone_columns.zoned`` fills
+    them over the result's Arrow batches."""
     select = []
     reasons = []
     for column, plain, (good, bad, why) in _checked_columns(mapping):
@@ -318,25 +319,4 @@ def quarantine_select(mapping: ColumnMap, source_name: str, reader: str, row_num
     select.append(f"cast(null as BIGINT) as {BYTE_POSITION}")
     # The reason is computed once per row, below the columns that use it.
     checked = f"(select src.*, {reason} as {REASON} from {reader} as src)"
-    return _with_zones(mapping, f"select {', '.join(select)} from {checked} as src")
-
-
-def _with_zones(mapping: ColumnMap, select: str) -> str:
-    """``select`` with the zone ids of a coordinate-era file found from its coordinates
-    (``tlc_zone``, one call a point), then each zone's status from the zone found
-    (``tlc_zone_reason``, plain SQL: no second lookup)."""
-    zones = mapping.derived_zones
-    if not zones:
-        return select
-    found = ", ".join(
-        f"cast({ZONE_FUNCTION}(z.{quote(lon)}, z.{quote(lat)}) as BIGINT) as {quote(zone)}"
-        for zone, lon, lat, _ in zones
-    )
-    names = " ".join(f"when {code} then {literal(name)}" for code, name in enumerate(STATUS_NAMES))
-    statuses = ", ".join(
-        f"case {ZONE_FUNCTION}_reason(z.{quote(lon)}, z.{quote(lat)}, z.{quote(zone)}) "
-        f"{names} end as {quote(status)}"
-        for zone, lon, lat, status in zones
-    )
-    located = f"select * replace ({found}) from ({select}) as z"
-    return f"select * replace ({statuses}) from ({located}) as z"
+    return f"select {', '.join(select)} from {checked} as src"

@@ -35,7 +35,6 @@ from ingestion.trips.projection import (
     RAW_LINE,
     REASON,
     ROW_NUMBER,
-    ZONE_FUNCTION,
     ColumnMap,
     csv_parse_types,
     literal,
@@ -45,7 +44,7 @@ from ingestion.trips.projection import (
     strict_select,
 )
 from ingestion.trips.schema import SOURCE_FILE_COLUMN, FileKind
-from ingestion.trips.zone_points import register_duckdb
+from ingestion.trips.zone_columns import ZoneColumns, batch_rows, zoned
 
 REJECTED = "_tripline_rejected"
 GOOD_PARTS = f"{REJECTED}=false"
@@ -233,35 +232,79 @@ def strict_sql(paths: Sequence[Path], kind: FileKind, settings: Settings) -> lis
 def quarantine(
     path: Path, kind: FileKind, source_name: str, out_dir: Path, settings: Settings
 ) -> Quarantined:
-    """Parse ``path`` once into good parts and rejects under ``out_dir`` (must not exist)."""
+    """Parse ``path`` once into good parts and rejects under ``out_dir`` (must not exist).
+
+    A coordinate-era file's zones are filled between the parse and the Parquet writer: the
+    parse streams out as Arrow batches, ``zone_columns.zoned`` fills each, and a second
+    connection to the same in-memory database scans the filled batches and writes them.
+    """
     started = time.perf_counter()
     con = connect(":memory:", settings)
     try:
         mapping = _column_map(con, path, kind, source_name)
-        if mapping.derived_zones:
-            register_duckdb(con, ZONE_FUNCTION)
         if kind.fmt == "parquet":
             reader, row_number = _parquet_reader(path, row_numbers=True), "src.file_row_number + 1"
         else:
             reader = _csv_reader(literal(str(path)), dict(mapping.source_types), True)
             row_number = "null"
         select = quarantine_select(mapping, source_name, reader, row_number)
-        con.execute(
-            f"copy (select *, {REASON} is not null as {REJECTED} from ({select})) "
-            f"to {literal(str(out_dir))} (format parquet, compression snappy, "
-            f"row_group_size 122880, partition_by ({REJECTED}), "
-            f"file_size_bytes {settings.budget.file_max_bytes})"
-        )
+        _write_parts(con, select, _zone_columns(mapping), out_dir, settings)
         structural = 0
         if kind.fmt != "parquet":
             structural = _write_structural_rejects(con, source_name, out_dir)
         good = _count_parts(con, out_dir / GOOD_PARTS)
         bad = _count_parts(con, out_dir / BAD_PARTS)
-    except duckdb.Error as exc:
+    except (duckdb.Error, StreamedParseError) as exc:
         raise _read_error(source_name, exc) from exc
     finally:
         con.close()
     return Quarantined(out_dir, good, bad + structural, time.perf_counter() - started)
+
+
+def _zone_columns(mapping: ColumnMap) -> ZoneColumns:
+    """The zone columns to fill from coordinates (``bench.eras_bench`` replaces this to
+    measure the route without them)."""
+    return mapping.derived_zones
+
+
+_ZONED = "_tripline_zoned"
+
+
+class StreamedParseError(Exception):
+    """The parse of a file failed while its Arrow batches streamed through the zone step
+    (Arrow hands DuckDB's error on as an ``OSError``); the message is the parse's own."""
+
+
+def _write_parts(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    zones: ZoneColumns,
+    out_dir: Path,
+    settings: Settings,
+) -> None:
+    """``select``'s rows as Parquet parts under ``out_dir``, split into good and rejected."""
+    copy = (
+        f"copy (select *, {REASON} is not null as {REJECTED} from {{rows}}) "
+        f"to {literal(str(out_dir))} (format parquet, compression snappy, "
+        f"row_group_size 122880, partition_by ({REJECTED}), "
+        f"file_size_bytes {settings.budget.file_max_bytes})"
+    )
+    if not zones:
+        con.execute(copy.format(rows=f"({select})"))
+        return
+    batches = con.sql(select).to_arrow_reader(batch_rows(settings))
+    writer = con.cursor()  # the parse's connection is busy streaming
+    failures: list[BaseException] = []
+    try:
+        writer.register(_ZONED, zoned(batches, zones, failures))
+        writer.execute(copy.format(rows=_ZONED))
+    except duckdb.Error:
+        if failures:  # the parse failed: its own error, not the scan's wrapping of it
+            raise StreamedParseError(str(failures[0])) from failures[0]
+        raise
+    finally:
+        writer.close()
+        batches.close()
 
 
 def _count_parts(con: duckdb.DuckDBPyConnection, folder: Path) -> int:

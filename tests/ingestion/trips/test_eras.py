@@ -24,7 +24,7 @@ import pytest
 from ingestion.core.settings import Settings, load_settings
 from ingestion.trips.generator import generate
 from ingestion.trips.months import Month
-from ingestion.trips.pipeline import run_trips
+from ingestion.trips.pipeline import BATCH_FILES, run_trips
 from ingestion.trips.zone_points import STATUS_NAMES, locate
 from tests.helpers import REPO
 
@@ -417,3 +417,77 @@ def test_the_archive_over_http_asks_each_service_only_for_its_published_months(
     for table in TABLES:
         held.update(contents(database, table).per_file())
     assert held == file_counts(folder)
+
+
+def test_coordinate_era_files_of_a_batch_load_in_one_dlt_load(archive: Any) -> None:
+    """Files parsed by Tripline's DuckDB (zones from coordinates, trailing fields) load
+    together, one dlt load per batch of the run (BATCH_FILES), not one load each."""
+    _, settings, _ = archive
+    names = ", ".join(f"'{name}'" for name in [*COORDINATE_FILES, BAD_CODES])
+    [(files, loads)] = _query(
+        settings,
+        "select count(distinct _source_file), count(distinct _dlt_load_id) from ("
+        f"select _source_file, _dlt_load_id from raw_tlc.yellow_trips where _source_file in "
+        f"({names}) union all select _source_file, _dlt_load_id from raw_tlc.green_trips "
+        f"where _source_file in ({names}))",
+    )
+    batches = -(-(len(ARCHIVE_FILES) + len(BIGQUERY_FILES) + 2) // BATCH_FILES)
+    assert files == len(COORDINATE_FILES) + 1
+    assert loads <= batches, f"{files} files in {loads} loads"
+
+
+def test_a_failed_load_of_parsed_files_is_undone_and_they_load_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch of parsed files lands, its check sees a wrong count (as a file changed in
+    flight would give): the load is retracted, each file loads alone, each exactly once."""
+    from ingestion.trips import loads
+
+    folder = tmp_path / "tlc"
+    for kind, month in (("yellow", Month(2015, 6)), ("green", Month(2014, 2))):
+        generate(folder, [month], 400, "csv", seed=3, kinds=(kind,), era="archive")
+    (folder / "taxi_zone_lookup.csv").unlink()
+    real = loads.count_rows
+    calls: list[int] = []
+
+    def wrong_once(*args: Any) -> Any:
+        counts = real(*args)
+        calls.append(len(counts))
+        return {key: n + 1 for key, n in counts.items()} if len(calls) == 1 else counts
+
+    monkeypatch.setattr(loads, "count_rows", wrong_once)
+    monkeypatch.setenv("TRIPLINE_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    settings = load_settings()
+    summary, outcomes = run_trips(settings, str(folder))
+
+    assert summary.failed_inputs == []
+    assert len(calls) == 3  # the batch, then each file alone
+    assert len({o.load_id for o in outcomes}) == 2
+    held = {**contents(settings.duckdb_path, "yellow_trips").per_file(),
+            **contents(settings.duckdb_path, "green_trips").per_file()}  # fmt: skip
+    assert held == file_counts(folder)
+
+
+def test_a_coordinate_file_that_breaks_mid_parse_fails_in_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    """The parse of a coordinate-era file streams through the zone step: an error in the
+    middle of the file is the parse's own error, not the stream's wrapping of it."""
+    from ingestion.core.errors import SourceError
+    from ingestion.trips.reader import quarantine
+    from ingestion.trips.schema import require_kind
+
+    generate(tmp_path, [Month(2015, 6)], 300_000, "parquet", seed=1, kinds=("yellow",),
+             era="archive")  # fmt: skip
+    path = tmp_path / "yellow_tripdata_2015-06.parquet"
+    pq.write_table(pq.read_table(path), path, row_group_size=50_000, compression="none")
+    data = path.read_bytes()
+    middle = len(data) // 2
+    path.write_bytes(data[:middle] + b"\xff" * 4_000 + data[middle + 4_000 :])
+    settings = load_settings()
+    with pytest.raises(SourceError) as failure:
+        quarantine(path, require_kind(path.name), path.name, tmp_path / "parts", settings)
+    message = str(failure.value)
+    assert message.startswith(f"cannot read {path.name}: ")
+    assert "\n" not in message and "Traceback" not in message and "_tripline" not in message
