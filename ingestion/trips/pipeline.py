@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -219,28 +219,18 @@ def _load_prepared(
     # Files that load through the quarantine route only go one by one, after the batch.
     together = [item for item in staged if not item.staged_only]
     staged = together + [item for item in staged if item.staged_only]
-    done: list[FileOutcome] | None = None
     try:
-        if len(together) > 1:
-            done = load_batch(pipeline, together, settings)
+        done = _load_together(pipeline, together, settings, load_batch, "files of the batch")
     except DestinationError as exc:
         _give_up(pipeline, staged, summary, outcomes, labels, exc)
         return True
-    except Exception as exc:
-        log.info(
-            "  the batch of %d files did not load as one (%s); loading them one by one",
-            len(together),
-            describe_failure(exc),
-        )
-        recover_interrupted(pipeline, after_failure=True)
-        done = None
     try:
         if done is not None:
             for outcome in done:
                 _loaded(summary, outcomes, labels[outcome.file.name], outcome)
         alone = [item for item in staged if item.staged_only]
         try:
-            parsed = _load_parsed_together(pipeline, alone, settings)
+            parsed = _load_together(pipeline, alone, settings, load_staged_batch, "parsed files")
         except DestinationError as exc:
             rest = alone if done is not None else staged
             _give_up(pipeline, rest, summary, outcomes, labels, exc)
@@ -270,21 +260,26 @@ def _load_prepared(
                 item.local.unlink(missing_ok=True)
 
 
-def _load_parsed_together(
-    pipeline: dlt.Pipeline, alone: list[Staged], settings: Settings
+def _load_together(
+    pipeline: dlt.Pipeline,
+    items: list[Staged],
+    settings: Settings,
+    load: Callable[[dlt.Pipeline, Sequence[Staged], Settings], list[FileOutcome]],
+    what: str,
 ) -> list[FileOutcome] | None:
-    """The files that load only through the quarantine route, in one dlt load when there
-    are several; ``None`` when they must load one by one (one file, or the load failed)."""
-    if len(alone) < 2:
+    """``items`` in one dlt load when there are several; ``None`` when they must load one by
+    one (one file, or the load failed and was retracted). A failing warehouse is raised."""
+    if len(items) < 2:
         return None
     try:
-        return load_staged_batch(pipeline, alone, settings)
+        return load(pipeline, items, settings)
     except DestinationError:
         raise
     except Exception as exc:
         log.info(
-            "  the %d parsed files did not load as one (%s); loading them one by one",
-            len(alone),
+            "  the %d %s did not load as one (%s); loading them one by one",
+            len(items),
+            what,
             describe_failure(exc),
         )
         recover_interrupted(pipeline, after_failure=True)
