@@ -9,7 +9,6 @@ shapely's ``within`` on the zone polygons (not from the lookup under test).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from pathlib import Path
 
 import duckdb
@@ -20,6 +19,7 @@ from ingestion.core.settings import Settings
 from ingestion.trips.generator import generate
 from ingestion.trips.months import Month
 from ingestion.trips.pipeline import DATASET, run_trips
+from tests.zone_reference import zone_geometries
 
 from .conftest import delta_table
 
@@ -29,16 +29,7 @@ NAME = "yellow_tripdata_2015-06.csv"
 
 def _shapely_zone(lon: list[float | None], lat: list[float | None]) -> list[int | None]:
     """The LocationID whose polygon holds each point (``within``), else None."""
-    from ingestion.trips import zone_points
-
-    polygons = zone_points.load_polygons()
-    rings: dict[int, list[shapely.Geometry]] = {}
-    for i, location_id in enumerate(polygons.ring_location_id):
-        a, b = polygons.ring_offsets[i], polygons.ring_offsets[i + 1]
-        ring = shapely.Polygon(np.c_[polygons.lon[a:b], polygons.lat[a:b]])
-        rings.setdefault(int(location_id), []).append(ring)
-    ids = list(rings)
-    geoms = [functools.reduce(shapely.symmetric_difference, parts) for parts in rings.values()]
+    ids, geoms = zone_geometries()
     tree = shapely.STRtree(geoms)
     xy = np.array([np.nan if v is None else v for v in [*lon, *lat]], dtype=np.float64)
     points = shapely.points(xy.reshape(2, -1).T)
