@@ -325,15 +325,20 @@ def test_a_kill_anywhere_in_a_mixed_run_then_a_clean_run_holds_every_file_once(
 
 
 def _hold_read_only(database: Path, seconds: float) -> subprocess.Popen[str]:
-    """A BI client that keeps a read-only connection open for ``seconds``."""
+    """A BI client that keeps a read-only connection open until its stdin closes, at most
+    ``seconds``."""
     script = (
-        "import duckdb, sys, time\n"
+        "import duckdb, select, sys\n"
         f"con = duckdb.connect({str(database)!r}, read_only=True)\n"
         "print('open', flush=True)\n"
-        f"time.sleep({seconds})\n"
+        f"select.select([sys.stdin], [], [], {seconds})\n"
     )
     reader = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
     return reader
@@ -347,15 +352,28 @@ def test_a_reader_holding_the_file_delays_a_writer_and_does_not_fail_it(
     env = environment(database)
     assert run_trips(source, env).returncode == 0
     _copy(months, source, [_month("2023-02")])
-    reader = _hold_read_only(database, 4)
-    started = time.monotonic()
+    reader = _hold_read_only(database, 120)
 
-    writer = run_trips(source, env)
+    # The reader lets go only once the writer says it waits, however slowly the writer starts.
+    writer = start_trips(source, env)
+    assert writer.stderr is not None
+    seen: list[str] = []
+    for line in writer.stderr:
+        seen.append(line)
+        if "is open in another process; waiting for it" in line:
+            break
+    time.sleep(1)
+    still_waiting = writer.poll() is None
+    assert reader.stdin is not None
+    reader.stdin.close()
+    reader.wait(timeout=30)
+    rest = writer.stderr.read()
+    writer.wait(timeout=600)
 
-    reader.wait()
-    assert writer.returncode == 0, writer.stderr
-    assert time.monotonic() - started >= 3
-    assert "is open in another process; waiting for it" in writer.stderr
+    stderr = "".join(seen) + rest
+    assert "is open in another process; waiting for it" in stderr
+    assert still_waiting, stderr
+    assert writer.returncode == 0, stderr
     assert_exactly_once(database, file_counts(source))
 
 
