@@ -33,8 +33,17 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"tripline: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; for ``pipeline run <name>`` or ``generate <name>`` in ``argv`` it knows only
+    that source, so only that source's package is imported."""
     from ingestion import registry
+
+    words = [a for a in argv if not a.startswith("-")]  # only --debug may precede the name
+    only = None
+    if words[:2] == ["pipeline", "run"] and len(words) > 2:
+        only = words[2]
+    elif words[:1] == ["generate"] and len(words) > 1:
+        only = words[1]
 
     # --debug is accepted before the command and after any subcommand alike.
     debug = _OneLineParser(add_help=False)
@@ -50,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="write sample data", parents=[debug])
     generate_kinds = generate.add_subparsers(dest="generator", required=True)
-    for generator in registry.generators().values():
+    for generator in registry.generators(only).values():
         sub = generate_kinds.add_parser(generator.name, help=generator.description, parents=[debug])
         generator.add_arguments(sub)
         sub.set_defaults(handler=generator.run)
@@ -60,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("list", help="list the registered pipelines", parents=[debug])
     run = verbs.add_parser("run", help="run one pipeline", parents=[debug])
     names = run.add_subparsers(dest="pipeline", required=True, metavar="<name>")
-    for entry in registry.pipelines().values():
+    for entry in registry.pipelines(only).values():
         sub = names.add_parser(entry.name, help=entry.description, parents=[debug])
         entry.add_arguments(sub)
         _destination_option(sub)
@@ -98,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "dbt" in argv and all(a.startswith("-") for a in argv[: argv.index("dbt")]):
         split = argv.index("dbt") + 1
         argv, dbt_args = argv[:split], argv[split:]
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     args.dbt_args = dbt_args
     try:
         if args.debug:
@@ -134,7 +143,7 @@ def _dispatch(args: argparse.Namespace, settings: object) -> int:
     if args.command == "pipeline":
         from ingestion.core.entry import run_pipeline
 
-        summary = run_pipeline(registry.pipelines()[args.pipeline], args, settings)
+        summary = run_pipeline(registry.pipelines(args.pipeline)[args.pipeline], args, settings)
         if summary.failed_inputs:
             raise _partial(summary.failed_inputs)
         return 0

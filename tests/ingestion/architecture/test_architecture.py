@@ -3,6 +3,8 @@
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -99,3 +101,38 @@ def test_dockerfile_entrypoint_is_the_installed_console_script() -> None:
     assert 'ENTRYPOINT ["tripline"]' in dockerfile
     assert "USER tripline" in dockerfile
     assert "FROM python:3.11-slim" in dockerfile
+
+
+# What an ECS task pays for before it does anything: a command about one source imports that
+# source's package only (each CLI start paid ~2 s for every source's libraries).
+def _packages_imported_by_parsing(argv: list[str]) -> set[str]:
+    script = (
+        "import sys\n"
+        "from ingestion.cli import build_parser\n"
+        f"build_parser({argv!r}).parse_args({argv!r})\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules}"
+        " | {m.rsplit('.', m.count('.') - 1)[0] for m in sys.modules if m.count('.') > 1})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+@pytest.mark.parametrize("name", sorted(registry.ENTRY_MODULES))
+def test_running_one_pipeline_imports_no_other_source(name: str) -> None:
+    imported = _packages_imported_by_parsing(["pipeline", "run", name])
+    others = {f"ingestion.{other}" for other in registry.ENTRY_MODULES if other != name}
+    assert f"ingestion.{name}" in imported
+    assert not imported & others, f"pipeline run {name} imported {sorted(imported & others)}"
+
+
+def test_the_trips_task_loads_no_database_or_kafka_client() -> None:
+    imported = _packages_imported_by_parsing(["pipeline", "run", "trips"])
+    assert not imported & {"sqlalchemy", "confluent_kafka", "connectorx", "adbc_driver_manager"}
+
+
+def test_every_entry_module_is_keyed_by_its_pipeline_name() -> None:
+    for key in registry.ENTRY_MODULES:
+        assert list(registry.pipelines(key)) == [key]
