@@ -89,14 +89,18 @@ class RunOptions:
 
 
 def _configure_dlt() -> None:
-    # dlt gzips its intermediate files by default: about a fifth of a batch's CPU time here,
-    # for files that live only until the batch is loaded.
-    os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
-    os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
-    # Arrow pages get the load id column too: crash recovery and dbt's loaded_at rely on it.
-    os.environ.setdefault(
-        f"{PIPELINE_NAME.upper()}__NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true"
-    )
+    """dlt settings for this pipeline only (``FLEET_EVENTS__…``): another pipeline in the same
+    process (``tripline demo``, a test session) keeps its own."""
+    prefix = f"{PIPELINE_NAME.upper()}__"
+    for key, value in {
+        # dlt gzips its intermediate files by default: about a fifth of a batch's CPU time
+        # here, for files that live only until the batch is loaded.
+        "DATA_WRITER__DISABLE_COMPRESSION": "true",
+        "LOAD__DELETE_COMPLETED_JOBS": "true",
+        # Arrow pages get the load id column too: crash recovery and dbt's loaded_at rely on it.
+        "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+    }.items():
+        os.environ.setdefault(prefix + key, value)
 
 
 def _restore_state(pipeline: dlt.Pipeline, topic: str) -> dict[int, int]:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingestion import registry
+from ingestion.core.settings import Settings
 from tests.helpers import REPO
 
 DIAGRAMS = REPO / "architecture" / "diagrams"
@@ -136,3 +138,25 @@ def test_the_trips_task_loads_no_database_or_kafka_client() -> None:
 def test_every_entry_module_is_keyed_by_its_pipeline_name() -> None:
     for key in registry.ENTRY_MODULES:
         assert list(registry.pipelines(key)) == [key]
+
+
+def test_a_pipelines_dlt_settings_are_its_own(
+    tripline_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tripline demo`` and a test session run several pipelines in one process: each one's
+    dlt settings carry its name (``TRIPS__LOAD__…``), so none changes another's loads."""
+    from ingestion.fleet_events import pipeline as fleet_events
+    from ingestion.trips import pipeline as trips
+
+    for module, configure in (
+        (fleet_events, fleet_events._configure_dlt),
+        (trips, lambda: trips._configure_dlt(tripline_env)),
+    ):
+        before = set(os.environ)
+        configure()
+        added = set(os.environ) - before
+        assert added, module.__name__
+        prefix = f"{module.PIPELINE_NAME.upper()}__"
+        assert all(key.startswith(prefix) for key in added), sorted(added)
+        for key in added:
+            monkeypatch.delenv(key)
