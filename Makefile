@@ -25,9 +25,10 @@ demo: venv
 	-@bash scripts/services.d/kafka.sh
 	$(BIN)/tripline demo
 
-## test: lint, dbt build on generated data, and the whole pytest suite (real servers)
+## test: lint, dbt build on generated data, and the whole pytest suite (real servers), on two
+## workers (pytest-xdist), one test file at a time each, so a file's fixtures are built once
 test: venv services lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check .
