@@ -25,3 +25,22 @@ def fast_http_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIPLINE_HTTP_BACKOFF_SECONDS", "0.05")
     monkeypatch.setenv("TRIPLINE_HTTP_MAX_DELAY_SECONDS", "5")
     monkeypatch.setenv("TRIPLINE_HTTP_TIMEOUT_SECONDS", "0.5")
+
+
+# The longest files (pytest --durations), started first so that neither xdist worker is left
+# with one of them at the end while the other is idle.
+LONGEST_FILES = (
+    "tests/ingestion/lakehouse/test_parity.py",
+    "tests/ingestion/trips/test_chaos.py",
+    "tests/ingestion/deploy/test_image_layout.py",
+    "tests/ingestion/trips/test_memory.py",
+    "tests/ingestion/fleet_db/test_postgres.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FILES.index(path) if path in LONGEST_FILES else len(LONGEST_FILES)
+
+    items.sort(key=rank)  # stable: the order inside each file is kept
