@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ingestion import registry
-from ingestion.core.entry import DemoSkipped
+from ingestion.core.entry import DemoSkipped, declare_lake_invariants
 from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 from ingestion.dbt_runner import dbt_project_dir, dbt_target_dir, run_dbt
@@ -48,6 +48,9 @@ def run_demo(settings: Settings) -> int:
         except DemoSkipped as exc:
             print(f"demo: skipped pipeline {entry.name}: {exc}", flush=True)
             skipped.add(entry.dataset)
+            continue
+        if settings.destination == "lake":
+            declare_lake_invariants(entry, settings)
     if settings.destination == "lake":
         # dbt on the lake is the spark target's (docs/lakehouse.md), not dbt-duckdb's.
         print(f"demo: the lake at {settings.lake_url} holds every dataset above", flush=True)

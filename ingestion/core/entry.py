@@ -11,8 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingestion.core.lease import hold
+from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
+
+log = get_logger("pipeline")
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 
@@ -43,11 +46,25 @@ def run_pipeline(entry: PipelineEntry, args: argparse.Namespace, settings: Setti
     """
     if settings.destination == "lake":
         with hold(settings.pipelines_dir, f"pipeline {entry.name}", name=entry.name):
-            return entry.run(args, settings)
+            summary = entry.run(args, settings)
+            # After a failed run, the next run's end declares what it left.
+            declare_lake_invariants(entry, settings)
+            return summary
     if entry.leases_itself:
         return entry.run(args, settings)
     with hold(settings.duckdb_path, f"pipeline {entry.name}"):
         return entry.run(args, settings)
+
+
+def declare_lake_invariants(entry: PipelineEntry, settings: Settings) -> None:
+    """The dataset's Delta tables readable by Spark (:meth:`LakeDataset.declare_invariants`)."""
+    from ingestion.core.lake import LakeDataset
+    from ingestion.core.pipeline import open_pipeline
+
+    lake = LakeDataset(open_pipeline(entry.name, entry.dataset, settings))
+    declared = lake.declare_invariants()
+    if declared:
+        log.info("lake: declared the invariants feature on %s", ", ".join(declared))
 
 
 class DemoSkipped(Exception):  # noqa: N818 - a signal, not an error

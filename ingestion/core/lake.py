@@ -31,7 +31,7 @@ from typing import Any
 import dlt
 import duckdb
 import pyarrow as pa
-from deltalake import DeltaTable
+from deltalake import DeltaTable, TableFeatures
 from dlt.common.libs.deltalake import deltalake_storage_options
 from dlt.destinations.impl.filesystem.filesystem import FilesystemClient
 
@@ -100,6 +100,26 @@ class LakeDataset:
 
     def table(self, name: str) -> DeltaTable:
         return DeltaTable(self._url(name), storage_options=self.storage_options)
+
+    def declare_invariants(self) -> list[str]:
+        """List the ``invariants`` writer feature on every table that needs it; return them.
+
+        deltalake 1.6 writes a table with a ``timestamp_ntz`` column at writer version 7,
+        where every feature in use must be named, but does not name ``invariants`` for the
+        NOT NULL columns (dlt's ``_dlt_load_id``, Tripline's ``_source_file``). Spark's Delta
+        then refuses to read the table (DELTA_FEATURES_PROTOCOL_METADATA_MISMATCH).
+        """
+        declared = []
+        for name in self.tables():
+            table = self.table(name)
+            protocol = table.protocol()
+            if protocol.min_writer_version < 7 or "invariants" in (protocol.writer_features or []):
+                continue
+            if all(field.nullable for field in table.schema().fields):
+                continue
+            table.alter.add_feature(TableFeatures.Invariants)
+            declared.append(name)
+        return declared
 
     def _records(self, folder: str) -> Iterator[tuple[str, list[str]]]:
         """(path, name parts) of dlt's record files in ``folder``."""

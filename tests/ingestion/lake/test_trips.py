@@ -7,7 +7,9 @@ own counts and with the DuckDB path run over the same files.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from ingestion.core.settings import Settings
 from ingestion.trips.generator import generate
 from ingestion.trips.months import parse_month_range
 from ingestion.trips.pipeline import DATASET, PIPELINE_NAME, run_trips
+from tests.helpers import REPO, TRIPLINE
 
 from .conftest import delta_table
 
@@ -147,3 +150,28 @@ def pq_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
     return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def test_every_table_the_cli_writes_names_the_features_spark_needs(
+    file_lake_env: Settings, months: Path, tmp_path: Path
+) -> None:
+    """deltalake writes a table with timestamp_ntz at writer version 7 without naming the
+    ``invariants`` feature its NOT NULL columns use, and Spark's Delta refuses to read it; a
+    lake run ends with every table naming it (checked in the protocol, as Spark checks)."""
+    files = tmp_path / "tlc"
+    shutil.copytree(months, files)
+    done = subprocess.run(
+        [TRIPLINE, "pipeline", "run", "trips", "--source", str(files), "--destination", "lake"],
+        cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    lake = LakeDataset(open_pipeline(PIPELINE_NAME, DATASET, file_lake_env))
+    checked = []
+    for name in lake.tables():
+        protocol = lake.table(name).protocol()
+        not_null = [f.name for f in lake.table(name).schema().fields if not f.nullable]
+        if protocol.min_writer_version >= 7 and not_null:
+            assert "invariants" in (protocol.writer_features or []), (name, not_null)
+            checked.append(name)
+    assert "yellow_trips" in checked
