@@ -16,11 +16,22 @@ RAW = "raw_fleet_events"
 KILLS = 6
 
 
-def _wait_for(beat: Path, process: subprocess.Popen[str], timeout: float = 90) -> None:
-    """Until the run's first heartbeat (its batch loop started) or its exit."""
+def _wait_for_first_commit(beat: Path, process: subprocess.Popen[str], timeout: float = 90) -> None:
+    """Until the run's heartbeat is touched a second time, or the run exits.
+
+    The batch loop touches it before each batch, so a second touch means the first batch
+    was loaded and its offsets committed.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not beat.exists() and process.poll() is None:
-        time.sleep(0.1)
+    first: int | None = None
+    while time.monotonic() < deadline and process.poll() is None:
+        if beat.exists():
+            stamp = beat.stat().st_mtime_ns
+            if first is None:
+                first = stamp
+            elif stamp != first:
+                return
+        time.sleep(0.05)
 
 
 def test_sigkill_at_random_points_then_exactly_the_valid_events(
@@ -41,12 +52,13 @@ def test_sigkill_at_random_points_then_exactly_the_valid_events(
             env={"TRIPLINE_HEARTBEAT_FILE": str(beat)},
         )
         # Every other kill lands in start-up; the others in the batch loop (~0.3 s per batch
-        # of 2,000), timed from the run's first heartbeat so a busy machine's slow start-up
-        # does not turn them all into start-up kills.
+        # of 2,000), timed from the run's first committed batch: on a busy machine a batch
+        # can take seconds, and kills timed from start-up alone then all landed before any
+        # commit, so the runs made no progress to lose or duplicate.
         if attempts % 2:
             time.sleep(rng.uniform(0.5, 2.5))
         else:
-            _wait_for(beat, process)
+            _wait_for_first_commit(beat, process)
             time.sleep(rng.uniform(0.0, 3.0))
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
