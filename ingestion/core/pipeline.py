@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dlt
@@ -53,6 +53,17 @@ def apply_dlt_budget(settings: Settings) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+
+
+def configure_pipeline_dlt(pipeline_name: str, settings: Mapping[str, str]) -> None:
+    """Set dlt ``settings`` for one pipeline only (``<NAME>__LOAD__…``), unless configured.
+
+    Unprefixed, a setting applies to every pipeline in the process (``tripline demo``, a test
+    session), so each pipeline names its own.
+    """
+    prefix = f"{pipeline_name.upper()}__"
+    for key, value in settings.items():
+        os.environ.setdefault(prefix + key, value)
 
 
 def _wait_while_locked(borrow_conn: _Borrow) -> _Borrow:

@@ -35,7 +35,7 @@ from ingestion.core.errors import ConfigurationError
 from ingestion.core.lease import hold
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
-from ingestion.core.pipeline import open_pipeline, recover_interrupted
+from ingestion.core.pipeline import configure_pipeline_dlt, open_pipeline, recover_interrupted
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
 from ingestion.fleet_events import fleet_events, offsets_in_state
@@ -91,16 +91,17 @@ class RunOptions:
 def _configure_dlt() -> None:
     """dlt settings for this pipeline only (``FLEET_EVENTS__…``): another pipeline in the same
     process (``tripline demo``, a test session) keeps its own."""
-    prefix = f"{PIPELINE_NAME.upper()}__"
-    for key, value in {
-        # dlt gzips its intermediate files by default: about a fifth of a batch's CPU time
-        # here, for files that live only until the batch is loaded.
-        "DATA_WRITER__DISABLE_COMPRESSION": "true",
-        "LOAD__DELETE_COMPLETED_JOBS": "true",
-        # Arrow pages get the load id column too: crash recovery and dbt's loaded_at rely on it.
-        "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    }.items():
-        os.environ.setdefault(prefix + key, value)
+    configure_pipeline_dlt(
+        PIPELINE_NAME,
+        {
+            # dlt gzips its intermediate files by default: about a fifth of a batch's CPU time
+            # here, for files that live only until the batch is loaded.
+            "DATA_WRITER__DISABLE_COMPRESSION": "true",
+            "LOAD__DELETE_COMPLETED_JOBS": "true",
+            # Arrow pages get the load id column too: crash recovery and dbt's loaded_at rely on it.
+            "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+        },
+    )
 
 
 def _restore_state(pipeline: dlt.Pipeline, topic: str) -> dict[int, int]:

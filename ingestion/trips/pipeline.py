@@ -18,7 +18,6 @@ A run, under the warehouse lease (on the lake: this pipeline's lease; ``docs/lak
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,7 +30,7 @@ from ingestion.core.errors import DestinationError, TriplineError
 from ingestion.core.failures import describe_failure
 from ingestion.core.logs import get_logger
 from ingestion.core.memory import PeakTreeMemory
-from ingestion.core.pipeline import open_pipeline, recover_interrupted
+from ingestion.core.pipeline import configure_pipeline_dlt, open_pipeline, recover_interrupted
 from ingestion.core.progress import Progress
 from ingestion.core.settings import Settings
 from ingestion.core.summary import RunSummary
@@ -54,17 +53,18 @@ log = get_logger("trips")
 
 def _configure_dlt(settings: Settings) -> None:
     """dlt settings for this pipeline only (``TRIPS__…``: other pipelines keep theirs)."""
-    prefix = f"{PIPELINE_NAME.upper()}__"
-    for key, value in {
-        # A job that fails on bad data will fail again: give up at once and quarantine.
-        "LOAD__RAISE_ON_MAX_RETRIES": "1",
-        "LOAD__DELETE_COMPLETED_JOBS": "true",
-        # The files of a batch load side by side, as many at once as DuckDB has threads.
-        "LOAD__WORKERS": str(settings.budget.duckdb_threads),
-        # dlt writes the load id into every row of a SQL model item.
-        "NORMALIZE__MODEL_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-    }.items():
-        os.environ.setdefault(prefix + key, value)
+    configure_pipeline_dlt(
+        PIPELINE_NAME,
+        {
+            # A job that fails on bad data will fail again: give up at once and quarantine.
+            "LOAD__RAISE_ON_MAX_RETRIES": "1",
+            "LOAD__DELETE_COMPLETED_JOBS": "true",
+            # The files of a batch load side by side, as many at once as DuckDB has threads.
+            "LOAD__WORKERS": str(settings.budget.duckdb_threads),
+            # dlt writes the load id into every row of a SQL model item.
+            "NORMALIZE__MODEL_NORMALIZER__ADD_DLT_LOAD_ID": "true",
+        },
+    )
 
 
 def batches(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
