@@ -9,12 +9,13 @@ report is written.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
 
 from ingestion import registry
-from ingestion.core.entry import DemoSkipped, declare_lake_invariants
+from ingestion.core.entry import DemoSkipped, run_under_leases
 from ingestion.core.logs import get_logger
 from ingestion.core.settings import Settings
 from ingestion.dbt_runner import dbt_project_dir, dbt_target_dir, run_dbt
@@ -44,13 +45,10 @@ def run_demo(settings: Settings) -> int:
             continue
         print(f"demo: running pipeline {entry.name}", flush=True)
         try:
-            entry.demo(settings)
+            run_under_leases(entry, settings, functools.partial(entry.demo, settings))
         except DemoSkipped as exc:
             print(f"demo: skipped pipeline {entry.name}: {exc}", flush=True)
             skipped.add(entry.dataset)
-            continue
-        if settings.destination == "lake":
-            declare_lake_invariants(entry, settings)
     if settings.destination == "lake":
         # dbt on the lake is the spark target's (docs/lakehouse.md), not dbt-duckdb's.
         print(f"demo: the lake at {settings.lake_url} holds every dataset above", flush=True)

@@ -38,22 +38,31 @@ class PipelineEntry:
 
 
 def run_pipeline(entry: PipelineEntry, args: argparse.Namespace, settings: Settings) -> RunSummary:
-    """Run ``entry`` as ``tripline pipeline run`` does: under the warehouse lease.
+    """Run ``entry`` as ``tripline pipeline run`` does (:func:`run_under_leases`)."""
+    return run_under_leases(entry, settings, lambda: entry.run(args, settings))
 
+
+def run_under_leases(
+    entry: PipelineEntry, settings: Settings, work: Callable[[], RunSummary]
+) -> RunSummary:
+    """Run ``work`` (a run or the demo of ``entry``) under the leases its destination needs.
+
+    On DuckDB, the warehouse lease, unless the pipeline takes it itself per unit of work.
     On the lake there is no warehouse file to share: each Delta table has its own log
     (Delta's optimistic concurrency), so pipelines write side by side, and only two runs of
-    one pipeline, which share its dlt state, are kept apart by a lease of that pipeline.
+    one pipeline, which share its dlt state, are kept apart by a lease of that pipeline; a
+    run there ends by declaring the Delta features Spark needs.
     """
     if settings.destination == "lake":
         with hold(settings.pipelines_dir, f"pipeline {entry.name}", name=entry.name):
-            summary = entry.run(args, settings)
+            summary = work()
             # After a failed run, the next run's end declares what it left.
             declare_lake_invariants(entry, settings)
             return summary
     if entry.leases_itself:
-        return entry.run(args, settings)
+        return work()
     with hold(settings.duckdb_path, f"pipeline {entry.name}"):
-        return entry.run(args, settings)
+        return work()
 
 
 def declare_lake_invariants(entry: PipelineEntry, settings: Settings) -> None:
