@@ -112,8 +112,8 @@ def _packages_imported_by_parsing(argv: list[str]) -> set[str]:
         "import sys\n"
         "from ingestion.cli import build_parser\n"
         f"build_parser({argv!r}).parse_args({argv!r})\n"
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules}"
-        " | {m.rsplit('.', m.count('.') - 1)[0] for m in sys.modules if m.count('.') > 1})))\n"
+        # Each module's top package and its sub-package: sqlalchemy, ingestion, ingestion.trips.
+        "print(*sorted({'.'.join(m.split('.')[:n]) for m in sys.modules for n in (1, 2)}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
