@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.core.settings import Settings, load_settings
+from tests.helpers import READ_TIMEOUT_SECONDS
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def fast_http_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIPLINE_HTTP_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("TRIPLINE_HTTP_BACKOFF_SECONDS", "0.05")
     monkeypatch.setenv("TRIPLINE_HTTP_MAX_DELAY_SECONDS", "5")
-    monkeypatch.setenv("TRIPLINE_HTTP_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("TRIPLINE_HTTP_TIMEOUT_SECONDS", str(READ_TIMEOUT_SECONDS))
 
 
 # The longest files (pytest --durations), started first so that neither xdist worker is left

@@ -9,6 +9,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TRIPLINE = str(Path(sys.executable).with_name("tripline"))
+# The API pipelines' read timeout in tests (fast_http_retries): short enough for fault tests,
+# long enough that a busy machine's answer of a month of hours arrives in one try (at 0.5 s
+# a CI run timed one out and retried it).
+READ_TIMEOUT_SECONDS = 3.0
+# A "slow" fault's delay: certainly beyond that timeout.
+SLOWER_THAN_THE_READ_TIMEOUT = 2 * READ_TIMEOUT_SECONDS
 
 
 def run_tripline(

@@ -11,7 +11,7 @@ from ingestion.core.errors import SourceError
 from ingestion.core.settings import Settings
 from ingestion.open_data.pipeline import run_open_data
 from ingestion.open_data.settings import load_open_data_settings
-from tests.helpers import run_tripline
+from tests.helpers import SLOWER_THAN_THE_READ_TIMEOUT, run_tripline
 from tests.ingestion.open_data.conftest import (
     Served,
     after_id,
@@ -96,7 +96,12 @@ def test_incremental_run_asks_only_for_new_data(open_data_env: Settings, socrata
 
 @pytest.mark.parametrize(
     ("kind", "extra"),
-    [("429", {"retry_after": 1}), ("500", {}), ("slow", {"delay": 1.5}), ("cut", {})],
+    [
+        ("429", {"retry_after": 1}),
+        ("500", {}),
+        ("slow", {"delay": SLOWER_THAN_THE_READ_TIMEOUT}),
+        ("cut", {}),
+    ],
 )
 def test_transient_faults_end_in_success(
     open_data_env: Settings, socrata: Served, kind: str, extra: dict[str, float]

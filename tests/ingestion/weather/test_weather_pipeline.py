@@ -13,7 +13,7 @@ from devservers.api_common import ApiServer
 from ingestion.core.errors import SourceError
 from ingestion.core.settings import Settings
 from ingestion.weather.pipeline import run_weather
-from tests.helpers import run_tripline
+from tests.helpers import SLOWER_THAN_THE_READ_TIMEOUT, run_tripline
 from tests.ingestion.weather.conftest import options
 
 
@@ -230,7 +230,12 @@ def test_future_days_are_not_requested(weather_env: Settings, meteo: ApiServer):
 
 @pytest.mark.parametrize(
     ("kind", "extra"),
-    [("429", {"retry_after": 1}), ("500", {}), ("slow", {"delay": 1.5}), ("cut", {})],
+    [
+        ("429", {"retry_after": 1}),
+        ("500", {}),
+        ("slow", {"delay": SLOWER_THAN_THE_READ_TIMEOUT}),
+        ("cut", {}),
+    ],
 )
 def test_transient_faults_end_in_success(
     weather_env: Settings, meteo: ApiServer, kind: str, extra: dict[str, float]
