@@ -7,6 +7,7 @@ types; ``ingestion.registry`` collects them. Packages never import one another.
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,7 +40,7 @@ class PipelineEntry:
 
 def run_pipeline(entry: PipelineEntry, args: argparse.Namespace, settings: Settings) -> RunSummary:
     """Run ``entry`` as ``tripline pipeline run`` does (:func:`run_under_leases`)."""
-    return run_under_leases(entry, settings, lambda: entry.run(args, settings))
+    return run_under_leases(entry, settings, functools.partial(entry.run, args, settings))
 
 
 def run_under_leases(
